@@ -1,0 +1,500 @@
+#include "events/embedded_log.h"
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "events/hash_chain.h"
+
+namespace blotter {
+namespace {
+
+constexpr char kFormatKey[] = "format";
+constexpr char kPartitionsKey[] = "partitions";
+constexpr char kFormatVersion[] = "1";
+constexpr int32_t kDefaultPartitions = 8;
+
+enum Cf { kDefaultCf = 0, kLogCf, kIncidentsCf, kHeadsCf, kCfCount };
+constexpr const char* kCfNames[] = {"default", "log", "incidents", "heads"};
+
+void PutBE(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetBE(std::string_view in, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(in[pos + i]);
+  return v;
+}
+
+std::string LogKey(int32_t partition, int64_t offset) {
+  std::string k;
+  k.reserve(12);
+  PutBE(&k, static_cast<uint32_t>(partition), 4);
+  PutBE(&k, static_cast<uint64_t>(offset), 8);
+  return k;
+}
+
+std::string IncidentKey(std::string_view id, uint64_t sequence) {
+  std::string k(id);
+  k.push_back('\0');
+  PutBE(&k, sequence, 8);
+  return k;
+}
+
+std::string PositionValue(Position p) {
+  std::string v;
+  PutBE(&v, static_cast<uint32_t>(p.partition), 4);
+  PutBE(&v, static_cast<uint64_t>(p.offset), 8);
+  return v;
+}
+
+std::string HeadValue(uint64_t sequence, std::string_view hash) {
+  std::string v;
+  PutBE(&v, sequence, 8);
+  v.append(hash);
+  return v;
+}
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  const std::string m = fmt::format("{}: {}", what, s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(m);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return Status::Unavailable(m);
+  return Status::IOError(m);
+}
+
+}  // namespace
+
+// One queued Append. Lives on its caller's stack until done.
+struct AppendWriter {
+  std::span<const EncodedEvent> events;
+  size_t bytes = 0;
+  Status status;
+  std::vector<Position> positions;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+struct EmbeddedLog::Impl {
+  std::string dir;
+  EmbeddedLogOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;
+  int32_t partitions = 0;
+
+  std::mutex mu;
+  std::deque<AppendWriter*> writers;  // guarded by mu
+  std::vector<int64_t> ends;          // published end offsets; guarded by mu
+  uint64_t generation = 0;            // bumped on every publish; guarded by mu
+  bool closed = false;                // guarded by mu
+  std::condition_variable readers_cv;
+
+  // Used only by the group leader, one at a time (ordered through mu).
+  std::unordered_map<std::string, IncidentHead> head_cache;
+
+  ~Impl() {
+    for (auto* h : cf) {
+      if (h) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    if (db) db->Close().PermitUncheckedError();
+  }
+
+  Result<IncidentHead> ReadHead(std::string_view id) {
+    std::string v;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kHeadsCf], id, &v);
+    if (s.IsNotFound()) return IncidentHead{0, GenesisHash()};
+    if (!s.ok()) return FromRocks(s, "read incident head");
+    if (v.size() != 8 + kHashSize) {
+      return Status::Corruption(fmt::format("incident head of {} is damaged", id));
+    }
+    return IncidentHead{GetBE(v, 0, 8), v.substr(8)};
+  }
+
+  // Validates one appender's events and adds them to `batch`; on error leaves
+  // batch, staged heads and ends as they were.
+  Status Stage(AppendWriter* w, rocksdb::WriteBatch* batch,
+               std::unordered_map<std::string, IncidentHead>* staged, std::vector<int64_t>* ends_io) {
+    std::unordered_map<std::string, IncidentHead> mine;
+    std::vector<int64_t> ends_local = *ends_io;
+    batch->SetSavePoint();
+    for (const EncodedEvent& e : w->events) {
+      const std::string_view id = e.incident_id();
+      if (id.find('\0') != std::string_view::npos) {
+        batch->RollbackToSavePoint().PermitUncheckedError();
+        return Status::InvalidArgument("incident id contains a NUL byte");
+      }
+      const std::string key(id);
+      IncidentHead* head = nullptr;
+      if (auto it = mine.find(key); it != mine.end()) {
+        head = &it->second;
+      } else {
+        IncidentHead h;
+        if (auto s = staged->find(key); s != staged->end()) {
+          h = s->second;
+        } else if (auto c = head_cache.find(key); c != head_cache.end()) {
+          h = c->second;
+        } else {
+          auto r = ReadHead(id);
+          if (!r.ok()) {
+            batch->RollbackToSavePoint().PermitUncheckedError();
+            return r.status();
+          }
+          h = std::move(r).value();
+        }
+        head = &mine.emplace(key, std::move(h)).first->second;
+      }
+      if (e.sequence() != head->sequence + 1) {
+        batch->RollbackToSavePoint().PermitUncheckedError();
+        return Status::Conflict(fmt::format(
+            "incident {}: append of sequence {} but the log's last is {} (reload and decide again)",
+            id, e.sequence(), head->sequence));
+      }
+      if (e.prev_hash() != head->hash) {
+        batch->RollbackToSavePoint().PermitUncheckedError();
+        return Status::Conflict(fmt::format(
+            "incident {}: event {} does not chain to the log's event {} (prev_hash differs)", id,
+            e.sequence(), head->sequence));
+      }
+      const int32_t p = KafkaPartition(id, partitions);
+      const Position pos{p, ends_local[p]++};
+      batch->Put(cf[kLogCf], LogKey(pos.partition, pos.offset), e.bytes());
+      batch->Put(cf[kIncidentsCf], IncidentKey(id, e.sequence()), PositionValue(pos));
+      batch->Put(cf[kHeadsCf], id, HeadValue(e.sequence(), e.hash()));
+      head->sequence = e.sequence();
+      head->hash = std::string(e.hash());
+      w->positions.push_back(pos);
+    }
+    batch->PopSavePoint().PermitUncheckedError();
+    for (auto& [k, h] : mine) (*staged)[k] = std::move(h);
+    *ends_io = std::move(ends_local);
+    return Status::Ok();
+  }
+};
+
+EmbeddedLog::EmbeddedLog(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EmbeddedLog::~EmbeddedLog() { Close(); }
+
+void EmbeddedLog::Close() {
+  std::lock_guard l(impl_->mu);
+  impl_->closed = true;
+  impl_->readers_cv.notify_all();
+}
+
+int32_t EmbeddedLog::partitions() const { return impl_->partitions; }
+
+Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
+                                                       const EmbeddedLogOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    if (!options.create_if_missing) {
+      return Status::NotFound(fmt::format("no event log at {} (data directory missing)", dir));
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError(fmt::format("cannot create {}: {}", dir, ec.message()));
+  } else if (!fs::is_directory(dir, ec)) {
+    return Status::InvalidArgument(fmt::format("{} is not a directory", dir));
+  }
+  if (!options.create_if_missing && !fs::exists(fs::path(dir) / "CURRENT", ec)) {
+    return Status::NotFound(fmt::format("no event log in {}", dir));
+  }
+
+  auto impl = std::make_shared<Impl>();
+  impl->dir = dir;
+  impl->options = options;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.enable_pipelined_write = false;
+  rocksdb::BlockBasedTableOptions bloom;
+  bloom.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (int i = 0; i < kCfCount; ++i) {
+    rocksdb::ColumnFamilyOptions o;
+    o.write_buffer_size = 64 << 20;
+    if (i == kLogCf) o.compression = rocksdb::kLZ4Compression;
+    if (i == kHeadsCf || i == kIncidentsCf) {
+      o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bloom));
+    }
+    cfs.emplace_back(kCfNames[i], o);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, cfs, &impl->cf, &raw);
+  if (!s.ok()) {
+    if (s.ToString().find("LOCK") != std::string::npos) {
+      return Status::Busy(fmt::format(
+          "data directory {} is in use by another blotter process (its LOCK is held)", dir));
+    }
+    return FromRocks(s, fmt::format("open event log {}", dir));
+  }
+  impl->db.reset(raw);
+
+  std::string stored;
+  s = impl->db->Get(rocksdb::ReadOptions(), impl->cf[kDefaultCf], kPartitionsKey, &stored);
+  if (s.IsNotFound()) {
+    impl->partitions = options.partitions > 0 ? options.partitions : kDefaultPartitions;
+    rocksdb::WriteBatch b;
+    b.Put(impl->cf[kDefaultCf], kFormatKey, kFormatVersion);
+    b.Put(impl->cf[kDefaultCf], kPartitionsKey, std::to_string(impl->partitions));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    BLOTTER_RETURN_IF_ERROR(FromRocks(impl->db->Write(wo, &b), "initialise event log"));
+  } else if (!s.ok()) {
+    return FromRocks(s, "read event log metadata");
+  } else {
+    std::string format;
+    BLOTTER_RETURN_IF_ERROR(FromRocks(
+        impl->db->Get(rocksdb::ReadOptions(), impl->cf[kDefaultCf], kFormatKey, &format),
+        "read event log format"));
+    if (format != kFormatVersion) {
+      return Status::InvalidArgument(
+          fmt::format("{} holds event log format {}, this blotter reads {}", dir, format,
+                      kFormatVersion));
+    }
+    impl->partitions = std::stoi(stored);
+    if (options.partitions > 0 && options.partitions != impl->partitions) {
+      return Status::InvalidArgument(fmt::format(
+          "{} has {} partitions, not {} (the count of an existing log cannot change)", dir,
+          impl->partitions, options.partitions));
+    }
+  }
+
+  impl->ends.assign(impl->partitions, 0);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl->db->NewIterator(rocksdb::ReadOptions(), impl->cf[kLogCf]));
+  for (int32_t p = 0; p < impl->partitions; ++p) {
+    it->SeekForPrev(LogKey(p, INT64_MAX));
+    if (it->Valid() && it->key().size() == 12 &&
+        static_cast<int32_t>(GetBE(it->key().ToStringView(), 0, 4)) == p) {
+      impl->ends[p] = static_cast<int64_t>(GetBE(it->key().ToStringView(), 4, 8)) + 1;
+    }
+  }
+  BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "scan event log"));
+  return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
+}
+
+Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> events) {
+  if (events.empty()) return std::vector<Position>{};
+  Impl& d = *impl_;
+  AppendWriter w;
+  w.events = events;
+  for (const auto& e : events) w.bytes += e.bytes().size();
+
+  std::unique_lock l(d.mu);
+  if (d.closed) return Status::Unavailable("event log is closed");
+  d.writers.push_back(&w);
+  while (!w.done && &w != d.writers.front()) w.cv.wait(l);
+  if (w.done) {
+    if (!w.status.ok()) return w.status;
+    return std::move(w.positions);
+  }
+
+  // This appender leads a group: everything queued behind it, up to a size.
+  std::vector<AppendWriter*> group;
+  size_t bytes = 0;
+  for (AppendWriter* x : d.writers) {
+    if (!group.empty() && bytes + x->bytes > d.options.max_group_bytes) break;
+    group.push_back(x);
+    bytes += x->bytes;
+  }
+  std::vector<int64_t> ends = d.ends;
+  const bool closed = d.closed;
+  l.unlock();
+
+  rocksdb::WriteBatch batch;
+  std::unordered_map<std::string, IncidentHead> staged;
+  bool any = false;
+  for (AppendWriter* x : group) {
+    x->status = closed ? Status::Unavailable("event log is closed") : d.Stage(x, &batch, &staged, &ends);
+    if (!x->status.ok()) x->positions.clear();
+    any = any || x->status.ok();
+  }
+  Status written;
+  if (any) {
+    rocksdb::WriteOptions wo;
+    wo.sync = d.options.sync;
+    written = FromRocks(d.db->Write(wo, &batch), "append to event log");
+    if (written.ok()) {
+      if (d.head_cache.size() + staged.size() > d.options.head_cache_entries) d.head_cache.clear();
+      for (auto& [k, h] : staged) d.head_cache[k] = std::move(h);
+    }
+  }
+
+  l.lock();
+  if (any && written.ok()) {
+    d.ends = std::move(ends);
+    ++d.generation;
+    d.readers_cv.notify_all();
+  }
+  for (AppendWriter* x : group) {
+    d.writers.pop_front();
+    if (!written.ok() && x->status.ok()) {
+      x->status = written;
+      x->positions.clear();
+    }
+    x->done = true;
+    if (x != &w) x->cv.notify_one();
+  }
+  if (!d.writers.empty()) d.writers.front()->cv.notify_one();
+  if (!w.status.ok()) return w.status;
+  return std::move(w.positions);
+}
+
+Result<std::vector<int64_t>> EmbeddedLog::EndOffsets() {
+  std::lock_guard l(impl_->mu);
+  return impl_->ends;
+}
+
+Result<IncidentHead> EmbeddedLog::Head(std::string_view incident_id) {
+  return impl_->ReadHead(incident_id);
+}
+
+Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incident_id) {
+  Impl& d = *impl_;
+  std::vector<LogRecord> out;
+  if (incident_id.empty() || incident_id.find('\0') != std::string_view::npos) return out;
+  std::string prefix(incident_id);
+  prefix.push_back('\0');
+  std::string upper = prefix;
+  upper.back() = '\1';
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(ro, d.cf[kIncidentsCf]));
+  std::vector<std::string> keys;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    const std::string_view v = it->value().ToStringView();
+    if (v.size() != 12) return Status::Corruption(fmt::format("index of incident {} is damaged", incident_id));
+    Position p{static_cast<int32_t>(GetBE(v, 0, 4)), static_cast<int64_t>(GetBE(v, 4, 8))};
+    out.push_back(LogRecord{p, {}});
+    keys.push_back(LogKey(p.partition, p.offset));
+  }
+  BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read incident index"));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), d.cf[kLogCf]);
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> st = d.db->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!st[i].ok()) {
+      return Status::Corruption(fmt::format("incident {}: event at {}:{} is missing from the log",
+                                            incident_id, out[i].position.partition,
+                                            out[i].position.offset));
+    }
+    out[i].bytes = std::move(values[i]);
+  }
+  return out;
+}
+
+namespace {
+
+class EmbeddedReader final : public LogReader {
+ public:
+  EmbeddedReader(std::shared_ptr<EmbeddedLog::Impl> impl, std::vector<Position> pos,
+                 std::optional<std::vector<int64_t>> stop)
+      : impl_(std::move(impl)), pos_(std::move(pos)), stop_(std::move(stop)) {}
+
+  std::vector<Position> positions() const override { return pos_; }
+
+  Result<std::vector<LogRecord>> Poll(size_t max_records,
+                                      std::chrono::milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::vector<LogRecord> out;
+    if (max_records == 0) max_records = 1;
+    while (true) {
+      std::vector<int64_t> ends;
+      uint64_t generation;
+      {
+        std::lock_guard l(impl_->mu);
+        if (impl_->closed) return Status::Unavailable("event log is closed");
+        ends = impl_->ends;
+        generation = impl_->generation;
+      }
+      bool all_done = stop_.has_value();
+      for (size_t n = 0; n < pos_.size() && out.size() < max_records; ++n) {
+        const size_t i = (next_ + n) % pos_.size();
+        int64_t limit = ends[pos_[i].partition];
+        if (stop_) {
+          limit = std::min(limit, (*stop_)[i]);
+          if (pos_[i].offset < (*stop_)[i]) all_done = false;
+        }
+        if (pos_[i].offset < limit) {
+          BLOTTER_RETURN_IF_ERROR(ReadRange(i, limit, max_records, &out));
+        }
+      }
+      next_ = (next_ + 1) % std::max<size_t>(1, pos_.size());
+      if (!out.empty()) return out;
+      if (all_done) return Status::EndOfStream();
+      std::unique_lock l(impl_->mu);
+      const bool woken = impl_->readers_cv.wait_until(l, deadline, [&] {
+        return impl_->closed || impl_->generation != generation;
+      });
+      if (!woken) return out;
+    }
+  }
+
+ private:
+  Status ReadRange(size_t i, int64_t limit, size_t max_records, std::vector<LogRecord>* out) {
+    Position& p = pos_[i];
+    const std::string upper = LogKey(p.partition, limit);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl_->db->NewIterator(ro, impl_->cf[kLogCf]));
+    for (it->Seek(LogKey(p.partition, p.offset)); it->Valid() && out->size() < max_records;
+         it->Next()) {
+      const int64_t offset = static_cast<int64_t>(GetBE(it->key().ToStringView(), 4, 8));
+      if (offset != p.offset) {
+        return Status::Corruption(
+            fmt::format("partition {} has a gap at offset {} (next is {})", p.partition, p.offset, offset));
+      }
+      out->push_back(LogRecord{p, it->value().ToString()});
+      ++p.offset;
+    }
+    BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read event log"));
+    if (p.offset < limit && out->size() < max_records) {
+      return Status::Corruption(
+          fmt::format("partition {} ends at offset {}, before {}", p.partition, p.offset, limit));
+    }
+    return Status::Ok();
+  }
+
+  std::shared_ptr<EmbeddedLog::Impl> impl_;
+  std::vector<Position> pos_;
+  std::optional<std::vector<int64_t>> stop_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LogReader>> EmbeddedLog::NewReader(const ReaderOptions& options) {
+  std::vector<Position> pos = options.start;
+  if (pos.empty()) {
+    for (int32_t p = 0; p < impl_->partitions; ++p) pos.push_back({p, 0});
+  }
+  for (const auto& p : pos) {
+    if (p.partition < 0 || p.partition >= impl_->partitions || p.offset < 0) {
+      return Status::InvalidArgument(
+          fmt::format("no position {}:{} in a log of {} partitions", p.partition, p.offset,
+                      impl_->partitions));
+    }
+  }
+  if (options.stop_at && options.stop_at->size() != pos.size()) {
+    return Status::InvalidArgument("stop_at needs one offset per partition read");
+  }
+  return std::unique_ptr<LogReader>(new EmbeddedReader(impl_, std::move(pos), options.stop_at));
+}
+
+}  // namespace blotter

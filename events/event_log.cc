@@ -1,0 +1,45 @@
+#include "events/event_log.h"
+
+namespace blotter {
+
+int32_t Murmur2(std::string_view key) {
+  constexpr uint32_t kSeed = 0x9747b28c;
+  constexpr uint32_t m = 0x5bd1e995;
+  constexpr int r = 24;
+  const auto* data = reinterpret_cast<const uint8_t*>(key.data());
+  const size_t length = key.size();
+  uint32_t h = kSeed ^ static_cast<uint32_t>(length);
+  const size_t length4 = length / 4;
+  for (size_t i = 0; i < length4; ++i) {
+    const size_t i4 = i * 4;
+    uint32_t k = data[i4] | (data[i4 + 1] << 8) | (data[i4 + 2] << 16) |
+                 (static_cast<uint32_t>(data[i4 + 3]) << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  switch (length % 4) {
+    case 3: h ^= static_cast<uint32_t>(data[(length & ~3u) + 2]) << 16; [[fallthrough]];
+    case 2: h ^= static_cast<uint32_t>(data[(length & ~3u) + 1]) << 8; [[fallthrough]];
+    case 1:
+      h ^= data[length & ~3u];
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>(h);
+}
+
+int32_t KafkaPartition(std::string_view key, int32_t partitions) {
+  return static_cast<int32_t>((static_cast<uint32_t>(Murmur2(key)) & 0x7fffffff) %
+                              static_cast<uint32_t>(partitions));
+}
+
+int32_t EventLog::PartitionOf(std::string_view incident_id) const {
+  return KafkaPartition(incident_id, partitions());
+}
+
+}  // namespace blotter

@@ -1,0 +1,111 @@
+#pragma once
+
+// The event log: an append-only, partitioned sequence of encoded events.
+// Two backends implement it: EmbeddedLog (RocksDB, one machine, the default)
+// and KafkaLog (a later issue). A conformance suite (tests/log_conformance.*)
+// holds both to this contract.
+//
+// Positions are (partition, offset). All events of one incident go to one
+// partition, chosen by murmur2 of the incident id exactly as Kafka's Java
+// client and librdkafka's murmur2_random partitioner choose it, so each
+// incident's order is total and other languages find the same partition.
+//
+// Thread safety: an EventLog may be used from many threads at once. A
+// LogReader is used by one thread at a time.
+
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/codec.h"
+#include "events/status.h"
+
+namespace blotter {
+
+struct Position {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  auto operator<=>(const Position&) const = default;
+};
+
+struct LogRecord {
+  Position position;
+  std::string bytes;  // one encoded event; decode with DecodeEvent (it may be corrupt)
+};
+
+// An incident's last event as the log holds it.
+struct IncidentHead {
+  uint64_t sequence = 0;  // 0: the incident has no events
+  std::string hash;       // GenesisHash() when sequence is 0
+};
+
+struct ReaderOptions {
+  // Partitions to read and the offset to start each at. Empty: every
+  // partition from offset 0.
+  std::vector<Position> start;
+  // When set, the reader stops at these end offsets (one per partition of
+  // `start`, or per partition of the log when start is empty): Poll returns
+  // kEndOfStream once every partition reached its end. Use EndOffsets() for
+  // "replay up to here".
+  std::optional<std::vector<int64_t>> stop_at;
+};
+
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+
+  // Returns up to `max_records` records, each partition's in offset order.
+  // Waits up to `timeout` when none is available (woken by an append, no
+  // sleep-polling) and then returns an empty vector. kEndOfStream once every
+  // partition reached its stop offset; kUnavailable if the log was closed.
+  virtual Result<std::vector<LogRecord>> Poll(size_t max_records,
+                                              std::chrono::milliseconds timeout) = 0;
+
+  // The next offset to read for each partition this reader reads.
+  virtual std::vector<Position> positions() const = 0;
+};
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+
+  virtual int32_t partitions() const = 0;
+
+  // The partition of an incident: toPositive(murmur2(id)) % partitions().
+  int32_t PartitionOf(std::string_view incident_id) const;
+
+  // Appends `events` atomically (all or none) and durably: when it returns OK
+  // every event is on disk (embedded: WAL synced) and the positions are in the
+  // order of `events`. Each event's sequence must be its incident's last
+  // sequence + 1 and its prev_hash the last event's hash, counting earlier
+  // events of the same call; otherwise kConflict and nothing is appended.
+  // Concurrent appends are group-committed; each succeeds or fails alone.
+  [[nodiscard]] virtual Result<std::vector<Position>> Append(
+      std::span<const EncodedEvent> events) = 0;
+
+  // The offset the next append to each partition will get.
+  [[nodiscard]] virtual Result<std::vector<int64_t>> EndOffsets() = 0;
+
+  // The incident's last sequence and hash (sequence 0 if it has no events).
+  [[nodiscard]] virtual Result<IncidentHead> Head(std::string_view incident_id) = 0;
+
+  // All events of one incident in sequence order (empty if none).
+  [[nodiscard]] virtual Result<std::vector<LogRecord>> ReadIncident(
+      std::string_view incident_id) = 0;
+
+  [[nodiscard]] virtual Result<std::unique_ptr<LogReader>> NewReader(
+      const ReaderOptions& options) = 0;
+};
+
+// Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2).
+int32_t Murmur2(std::string_view key);
+// Kafka's default partition for a key: (murmur2(key) & 0x7fffffff) % partitions.
+int32_t KafkaPartition(std::string_view key, int32_t partitions);
+
+}  // namespace blotter

@@ -1,0 +1,153 @@
+#include "services/command_handler.h"
+
+#include <fmt/format.h>
+
+#include "events/hash_chain.h"
+
+namespace blotter {
+
+class CommandHandler::Context final : public DecideContext {
+ public:
+  Context(CommandHandler* h, Micros now) : h_(h), now_(now) {}
+  Micros Now() const override { return now_; }
+  bool IncidentExists(std::string_view id) const override {
+    auto s = h_->Load(std::string(id));
+    return s.ok() && (*s)->exists();
+  }
+
+ private:
+  CommandHandler* h_;
+  Micros now_;
+};
+
+CommandHandler::CommandHandler(EventLog* log, Clock* clock, CommandHandlerOptions options)
+    : log_(log), clock_(clock), options_(options) {}
+
+std::string DeriveIncidentId(const Command& c, Micros occurred_at) {
+  std::string division = "000000";
+  if (const auto* r = c.payload.AsIncidentReceived(); r && r->location) {
+    division = r->location->division;
+  }
+  const std::string date = FormatTime(occurred_at).substr(0, 10);
+  std::string ymd;
+  for (char ch : date) {
+    if (ch != '-') ymd.push_back(ch);
+  }
+  return fmt::format("{}-{}-{}", division, ymd, ToHex(Sha256(c.command_id)).substr(0, 8));
+}
+
+Result<IncidentState*> CommandHandler::Load(const std::string& id) {
+  if (auto it = cache_.find(id); it != cache_.end()) return &it->second;
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> records, log_->ReadIncident(id));
+  IncidentState state;
+  state.incident_id = id;
+  state.last_hash = GenesisHash();
+  for (const auto& r : records) {
+    auto e = DecodeEvent(r.bytes);
+    if (!e.ok()) {
+      return e.status().WithContext(fmt::format("incident {} at {}:{}", id, r.position.partition,
+                                                r.position.offset));
+    }
+    Apply(state, **e);
+  }
+  if (cache_.size() >= options_.max_cached_incidents) cache_.clear();
+  return &cache_.emplace(id, std::move(state)).first->second;
+}
+
+Result<const IncidentState*> CommandHandler::State(std::string_view incident_id) {
+  BLOTTER_ASSIGN_OR_RETURN(IncidentState * s, Load(std::string(incident_id)));
+  return s;
+}
+
+Result<SubmitResult> CommandHandler::Repeat(const IncidentState& state,
+                                            const std::string& command_id) {
+  const auto [first, last] = state.commands.at(command_id);
+  SubmitResult out;
+  out.incident_id = state.incident_id;
+  out.repeated = true;
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> records, log_->ReadIncident(state.incident_id));
+  for (auto& r : records) {
+    BLOTTER_ASSIGN_OR_RETURN(EncodedEvent e, EncodedEvent::FromBytes(std::move(r.bytes)));
+    if (e.sequence() >= first && e.sequence() <= last) out.events.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<SubmitResult> CommandHandler::DecideAndSeal(IncidentState& state, const Command& command) {
+  const Micros now = clock_->Now();
+  Context ctx(this, now);
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<fb::EventT> decided, Decide(state, command, ctx));
+  SubmitResult out;
+  out.incident_id = command.incident_id;
+  IncidentState next = state;
+  for (fb::EventT& e : decided) {
+    e.event_id = fmt::format("{}#{}", e.incident_id, e.sequence);
+    // recorded_at never runs backwards within an incident, whatever the clock does.
+    e.recorded_at = std::max(now, next.last_recorded_at);
+    const std::string& prev = next.version == 0 ? GenesisHash() : next.last_hash;
+    e.prev_hash.assign(prev.begin(), prev.end());
+    BLOTTER_ASSIGN_OR_RETURN(EncodedEvent sealed, Seal(e));
+    Apply(next, *sealed.event());
+    out.events.push_back(std::move(sealed));
+  }
+  state = std::move(next);
+  return out;
+}
+
+Result<SubmitResult> CommandHandler::Handle(Command command) {
+  std::vector<Command> one;
+  one.push_back(std::move(command));
+  return std::move(HandleBatch(std::move(one)).front());
+}
+
+std::vector<Result<SubmitResult>> CommandHandler::HandleBatch(std::vector<Command> commands) {
+  std::vector<Result<SubmitResult>> results;
+  results.reserve(commands.size());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    results.clear();
+    // States before this batch, to restore if the append fails.
+    std::unordered_map<std::string, IncidentState> before;
+    std::vector<EncodedEvent> all;
+    for (Command& c : commands) {
+      if (c.incident_id.empty() && c.payload.type == fb::Payload::IncidentReceived &&
+          !c.command_id.empty()) {
+        c.incident_id = DeriveIncidentId(c, c.occurred_at ? c.occurred_at : clock_->Now());
+      }
+      if (c.incident_id.empty()) {
+        results.push_back(Status::InvalidArgument("command needs an incident_id"));
+        continue;
+      }
+      auto state = Load(c.incident_id);
+      if (!state.ok()) {
+        results.push_back(state.status());
+        continue;
+      }
+      IncidentState& s = **state;
+      if (!c.command_id.empty() && s.commands.contains(c.command_id)) {
+        results.push_back(Repeat(s, c.command_id));
+        continue;
+      }
+      before.try_emplace(c.incident_id, s);
+      auto r = DecideAndSeal(s, c);
+      if (r.ok()) {
+        for (const auto& e : r->events) all.push_back(e);
+      }
+      results.push_back(std::move(r));
+    }
+    if (all.empty()) return results;
+    auto appended = log_->Append(all);
+    if (appended.ok()) return results;
+    // Nothing was appended: drop what this batch did to the cached states.
+    for (auto& [id, s] : before) Forget(id);
+    if (appended.status().code() != StatusCode::kConflict || attempt == 1) {
+      for (auto& r : results) {
+        if (r.ok() && !r->repeated) r = appended.status();
+      }
+      return results;
+    }
+    // Another writer appended to one of these incidents: reload and decide again.
+  }
+  return results;
+}
+
+}  // namespace blotter

@@ -1,0 +1,97 @@
+#pragma once
+
+// The write side: commands go through the incident aggregate into the log.
+//
+// A CommandHandler is the single writer of its log: it keeps the states of
+// the incidents it touched, decides against them, seals the events into each
+// incident's hash chain and appends them. If another writer appended in the
+// meantime the log refuses the append (kConflict); the handler then reloads
+// that incident from the log and decides once more.
+//
+// Idempotent: a command whose command_id the incident has seen returns the
+// events it produced the first time, and nothing is appended. (A command that
+// was rejected left no trace; repeating it decides again.)
+//
+// Thread-compatible: one thread at a time.
+
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "events/aggregate.h"
+#include "events/event_log.h"
+
+namespace blotter {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Micros Now() = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  Micros Now() override { return NowMicros(); }
+};
+
+// A clock that reads what it is set to (tests, simulation).
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(Micros now) : now_(now) {}
+  Micros Now() override { return now_; }
+  void Set(Micros now) { now_ = now; }
+  void Advance(Micros by) { now_ += by; }
+
+ private:
+  Micros now_;
+};
+
+struct SubmitResult {
+  std::string incident_id;
+  std::vector<EncodedEvent> events;  // appended now, or first time for a repeat
+  bool repeated = false;             // nothing appended: the command was seen before
+};
+
+struct CommandHandlerOptions {
+  // Incident states kept in memory; past this the cache starts afresh.
+  size_t max_cached_incidents = 1 << 20;
+};
+
+class CommandHandler {
+ public:
+  // `log` and `clock` must outlive the handler.
+  CommandHandler(EventLog* log, Clock* clock, CommandHandlerOptions options = {});
+
+  // Decides one command and appends its events durably.
+  Result<SubmitResult> Handle(Command command);
+
+  // Decides many commands in order and appends all their events in one
+  // append. Each command succeeds or is rejected alone; if the append itself
+  // fails, every command not rejected gets that error.
+  std::vector<Result<SubmitResult>> HandleBatch(std::vector<Command> commands);
+
+  // The state of an incident as this writer knows it (loaded from the log).
+  Result<const IncidentState*> State(std::string_view incident_id);
+
+ private:
+  class Context;
+  Result<IncidentState*> Load(const std::string& incident_id);
+  Result<SubmitResult> Repeat(const IncidentState& state, const std::string& command_id);
+  // Decides and seals against `state`, updating it. The events are not yet appended.
+  Result<SubmitResult> DecideAndSeal(IncidentState& state, const Command& command);
+  void Forget(const std::string& incident_id) { cache_.erase(incident_id); }
+
+  EventLog* log_;
+  Clock* clock_;
+  CommandHandlerOptions options_;
+  std::unordered_map<std::string, IncidentState> cache_;
+};
+
+// The id a receive without incident_id gets: division, local date and a hash
+// of the command id, e.g. "411681-20211015-3fa2c1d0". Deterministic, so a
+// retried receive finds its incident.
+std::string DeriveIncidentId(const Command& command, Micros occurred_at);
+
+}  // namespace blotter
