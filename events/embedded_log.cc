@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -22,8 +23,9 @@ constexpr char kPartitionsKey[] = "partitions";
 constexpr char kFormatVersion[] = "1";
 constexpr int32_t kDefaultPartitions = 8;
 
-enum Cf { kDefaultCf = 0, kLogCf, kIncidentsCf, kHeadsCf, kCfCount };
-constexpr const char* kCfNames[] = {"default", "log", "incidents", "heads"};
+enum Cf { kDefaultCf = 0, kLogCf, kIncidentsCf, kCfCount };
+constexpr const char* kCfNames[] = {"default", "log", "incidents"};
+constexpr size_t kIndexValueSize = 4 + 8 + kHashSize;
 
 void PutBE(std::string* out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -50,18 +52,17 @@ std::string IncidentKey(std::string_view id, uint64_t sequence) {
   return k;
 }
 
-std::string PositionValue(Position p) {
+std::string IndexValue(Position p, std::string_view hash) {
   std::string v;
+  v.reserve(kIndexValueSize);
   PutBE(&v, static_cast<uint32_t>(p.partition), 4);
   PutBE(&v, static_cast<uint64_t>(p.offset), 8);
+  v.append(hash);
   return v;
 }
 
-std::string HeadValue(uint64_t sequence, std::string_view hash) {
-  std::string v;
-  PutBE(&v, sequence, 8);
-  v.append(hash);
-  return v;
+Position IndexPosition(std::string_view v) {
+  return Position{static_cast<int32_t>(GetBE(v, 0, 4)), static_cast<int64_t>(GetBE(v, 4, 8))};
 }
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -108,15 +109,39 @@ struct EmbeddedLog::Impl {
     if (db) db->Close().PermitUncheckedError();
   }
 
+  // The last indexed event of an incident.
   Result<IncidentHead> ReadHead(std::string_view id) {
-    std::string v;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kHeadsCf], id, &v);
-    if (s.IsNotFound()) return IncidentHead{0, GenesisHash()};
-    if (!s.ok()) return FromRocks(s, "read incident head");
-    if (v.size() != 8 + kHashSize) {
-      return Status::Corruption(fmt::format("incident head of {} is damaged", id));
+    const std::string last = IncidentKey(id, UINT64_MAX);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[kIncidentsCf]));
+    it->SeekForPrev(last);
+    BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read incident index"));
+    const std::string_view k = it->Valid() ? it->key().ToStringView() : std::string_view();
+    if (k.size() != id.size() + 9 || k.substr(0, id.size()) != id || k[id.size()] != '\0') {
+      return IncidentHead{0, GenesisHash()};
     }
-    return IncidentHead{GetBE(v, 0, 8), v.substr(8)};
+    const std::string_view v = it->value().ToStringView();
+    if (v.size() != kIndexValueSize) {
+      return Status::Corruption(fmt::format("index entry of incident {} is damaged", id));
+    }
+    return IncidentHead{GetBE(k, id.size() + 1, 8), std::string(v.substr(12))};
+  }
+
+  // The head an appended event with `sequence` expects, read with point
+  // lookups (bloom-filtered): event sequence-1 must exist and event sequence
+  // must not. Returns the true head when the guess is wrong.
+  Result<IncidentHead> ExpectedHead(std::string_view id, uint64_t sequence) {
+    std::string v;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kIncidentsCf], IncidentKey(id, sequence), &v);
+    if (s.ok()) return ReadHead(id);  // already there: a conflict; report the real head
+    if (!s.IsNotFound()) return FromRocks(s, "read incident index");
+    if (sequence <= 1) return IncidentHead{0, GenesisHash()};
+    s = db->Get(rocksdb::ReadOptions(), cf[kIncidentsCf], IncidentKey(id, sequence - 1), &v);
+    if (s.IsNotFound()) return ReadHead(id);
+    if (!s.ok()) return FromRocks(s, "read incident index");
+    if (v.size() != kIndexValueSize) {
+      return Status::Corruption(fmt::format("index entry of incident {} is damaged", id));
+    }
+    return IncidentHead{sequence - 1, v.substr(12)};
   }
 
   // Validates one appender's events and adds them to `batch`; on error leaves
@@ -143,7 +168,7 @@ struct EmbeddedLog::Impl {
         } else if (auto c = head_cache.find(key); c != head_cache.end()) {
           h = c->second;
         } else {
-          auto r = ReadHead(id);
+          auto r = ExpectedHead(id, e.sequence());
           if (!r.ok()) {
             batch->RollbackToSavePoint().PermitUncheckedError();
             return r.status();
@@ -167,8 +192,7 @@ struct EmbeddedLog::Impl {
       const int32_t p = KafkaPartition(id, partitions);
       const Position pos{p, ends_local[p]++};
       batch->Put(cf[kLogCf], LogKey(pos.partition, pos.offset), e.bytes());
-      batch->Put(cf[kIncidentsCf], IncidentKey(id, e.sequence()), PositionValue(pos));
-      batch->Put(cf[kHeadsCf], id, HeadValue(e.sequence(), e.hash()));
+      batch->Put(cf[kIncidentsCf], IncidentKey(id, e.sequence()), IndexValue(pos, e.hash()));
       head->sequence = e.sequence();
       head->hash = std::string(e.hash());
       w->positions.push_back(pos);
@@ -224,8 +248,12 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::ColumnFamilyOptions o;
     o.write_buffer_size = 64 << 20;
-    if (i == kLogCf) o.compression = rocksdb::kLZ4Compression;
-    if (i == kHeadsCf || i == kIncidentsCf) {
+    if (i == kLogCf) {
+      o.compression = rocksdb::kLZ4Compression;
+      // Appends to a partition arrive in key order: hint the memtable by partition.
+      o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
+    }
+    if (i == kIncidentsCf) {
       o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bloom));
     }
     cfs.emplace_back(kCfNames[i], o);
@@ -376,8 +404,10 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
   std::vector<std::string> keys;
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     const std::string_view v = it->value().ToStringView();
-    if (v.size() != 12) return Status::Corruption(fmt::format("index of incident {} is damaged", incident_id));
-    Position p{static_cast<int32_t>(GetBE(v, 0, 4)), static_cast<int64_t>(GetBE(v, 4, 8))};
+    if (v.size() != kIndexValueSize) {
+      return Status::Corruption(fmt::format("index of incident {} is damaged", incident_id));
+    }
+    const Position p = IndexPosition(v);
     out.push_back(LogRecord{p, {}});
     keys.push_back(LogKey(p.partition, p.offset));
   }

@@ -5,9 +5,9 @@
 // Layout (column families):
 //   default    format version and partition count
 //   log        [partition u32 BE][offset u64 BE] -> encoded event
-//   incidents  [incident id][0x00][sequence u64 BE] -> [partition u32][offset u64]
-//   heads      [incident id] -> [sequence u64 BE][hash 32]
-// One append is one WriteBatch over all three, written with the WAL synced,
+//   incidents  [incident id][0x00][sequence u64 BE] -> [partition u32][offset u64][hash 32]
+// The last index entry of an incident is its head (sequence and hash).
+// One append is one WriteBatch over both, written with the WAL synced,
 // so after a crash an append is either wholly there or not at all.
 //
 // Group commit, as in LevelDB's DBImpl::Write: concurrent appenders queue; the

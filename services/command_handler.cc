@@ -95,12 +95,10 @@ Result<SubmitResult> CommandHandler::DecideAndSeal(IncidentState& state, const C
 }
 
 Result<SubmitResult> CommandHandler::Handle(Command command) {
-  std::vector<Command> one;
-  one.push_back(std::move(command));
-  return std::move(HandleBatch(std::move(one)).front());
+  return std::move(HandleBatch(std::span<Command>(&command, 1)).front());
 }
 
-std::vector<Result<SubmitResult>> CommandHandler::HandleBatch(std::vector<Command> commands) {
+std::vector<Result<SubmitResult>> CommandHandler::HandleBatch(std::span<Command> commands) {
   std::vector<Result<SubmitResult>> results;
   results.reserve(commands.size());
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -69,8 +69,9 @@ class CommandHandler {
 
   // Decides many commands in order and appends all their events in one
   // append. Each command succeeds or is rejected alone; if the append itself
-  // fails, every command not rejected gets that error.
-  std::vector<Result<SubmitResult>> HandleBatch(std::vector<Command> commands);
+  // fails, every command not rejected gets that error. A receive without an
+  // incident id gets one (DeriveIncidentId), written back into its command.
+  std::vector<Result<SubmitResult>> HandleBatch(std::span<Command> commands);
 
   // The state of an incident as this writer knows it (loaded from the log).
   Result<const IncidentState*> State(std::string_view incident_id);

@@ -1,0 +1,321 @@
+// blotter bench: throughput figures, each beside its ceiling measured in the
+// same run (these machines are shared and noisy; the ratio is what holds).
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "events/embedded_log.h"
+#include "events/hash_chain.h"
+#include "tools/cli/common.h"
+
+namespace blotter::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BenchOptions {
+  LogOptions log;
+  uint64_t events = 1'000'000;
+  size_t batch = 1000;
+  std::vector<int> appenders = {1, 4};
+  int small_appenders = 16;
+  uint64_t small_events = 50'000;
+  std::string dir;  // scratch directory; default: a new one under /tmp
+};
+
+// Realistic incident lifecycles (received, classified, assigned, arrived,
+// resolved), sealed into their hash chains, in log order per incident.
+std::vector<std::vector<EncodedEvent>> MakeIncidents(uint64_t events) {
+  static const char* kDescriptions[] = {
+      "停在路边的货车油箱被撬，柴油被盗约二百升，车主早上发现",
+      "居民报称家中被盗，门锁有撬动痕迹，丢失现金和首饰",
+      "两车追尾，无人受伤，道路部分堵塞，请求交警处理",
+      "老人走失，患有阿尔茨海默病，身穿蓝色外套，家属求助",
+      "邻里纠纷，双方因噪音发生争吵，情绪激动",
+  };
+  static const char* kDivisions[] = {"411681", "411625", "341221", "410102", "411302"};
+  const uint64_t incidents = std::max<uint64_t>(1, events / 5);
+  std::vector<std::vector<EncodedEvent>> out(incidents);
+  std::mt19937_64 rng(42);
+  const Micros t0 = ParseTime("2021-10-15T01:30:00+08:00").value();
+  for (uint64_t i = 0; i < incidents; ++i) {
+    const std::string id = fmt::format("{}-20211015-{:08x}", kDivisions[i % 5], i);
+    const Micros at = t0 + static_cast<Micros>(i) * 7 * kMicrosPerSecond;
+    std::string prev = GenesisHash();
+    for (uint64_t seq = 1; seq <= 5; ++seq) {
+      fb::EventT e;
+      e.incident_id = id;
+      e.event_id = fmt::format("{}#{}", id, seq);
+      e.sequence = seq;
+      e.occurred_at = at + static_cast<Micros>(seq) * 90 * kMicrosPerSecond;
+      e.recorded_at = e.occurred_at + 2 * kMicrosPerSecond;
+      e.actor = seq <= 2 ? "op:xc-07" : "unit:XC-P-03";
+      e.correlation_id = id;
+      e.causation_id = fmt::format("cmd-{}-{}", i, seq);
+      switch (seq) {
+        case 1: {
+          fb::IncidentReceivedT p;
+          p.channel = fb::Channel::phone;
+          p.caller = std::make_unique<fb::CallerT>();
+          p.caller->name = "王先生";
+          p.caller->phone = fmt::format("139{:08}", rng() % 100000000);
+          p.location = std::make_unique<fb::LocationT>();
+          p.location->lat = 33.4 + (rng() % 1000) / 10000.0;
+          p.location->lon = 114.9 + (rng() % 1000) / 10000.0;
+          p.location->address = "河南省周口市项城市莲花大道物流园停车场";
+          p.location->division = kDivisions[i % 5];
+          p.reported_category = fb::Category::criminal;
+          p.description = kDescriptions[i % 5];
+          p.happened = std::make_unique<fb::TimeWindowT>();
+          p.happened->earliest = at - 6 * kMicrosPerHour;
+          p.happened->latest = at;
+          e.payload.Set(std::move(p));
+          break;
+        }
+        case 2: {
+          fb::IncidentClassifiedT p;
+          p.category = fb::Category::criminal;
+          p.subtype = fb::Subtype::fuel_theft;
+          p.mo_tags = {"siphoning", "parked_lorry", "night"};
+          auto ent = std::make_unique<fb::EntityT>();
+          ent->kind = fb::EntityKind::plate;
+          ent->value = "豫P·3K721";
+          p.entities.push_back(std::move(ent));
+          e.payload.Set(std::move(p));
+          break;
+        }
+        case 3: {
+          fb::UnitAssignedT p;
+          p.unit_id = "XC-P-03";
+          p.unit_kind = fb::UnitKind::patrol_car;
+          e.payload.Set(std::move(p));
+          break;
+        }
+        case 4: {
+          fb::UnitArrivedT p;
+          p.unit_id = "XC-P-03";
+          e.payload.Set(std::move(p));
+          break;
+        }
+        default: {
+          fb::IncidentResolvedT p;
+          p.disposition = fb::Disposition::case_filed;
+          p.summary = "已立案，调取周边监控";
+          e.payload.Set(std::move(p));
+          break;
+        }
+      }
+      e.prev_hash.assign(prev.begin(), prev.end());
+      auto sealed = Seal(e);
+      if (!sealed.ok()) throw std::runtime_error(sealed.status().ToString());
+      prev = std::string(sealed->hash());
+      out[i].push_back(std::move(sealed).value());
+    }
+  }
+  return out;
+}
+
+struct Figure {
+  std::string name;
+  uint64_t events = 0;
+  double seconds = 0;
+  double rate() const { return seconds > 0 ? events / seconds : 0; }
+};
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Splits incidents round robin among `n` appenders; each keeps its incidents' order.
+std::vector<std::vector<const EncodedEvent*>> Split(
+    const std::vector<std::vector<EncodedEvent>>& incidents, int n, uint64_t limit) {
+  std::vector<std::vector<const EncodedEvent*>> out(n);
+  uint64_t taken = 0;
+  for (size_t i = 0; i < incidents.size() && taken < limit; ++i) {
+    for (const auto& e : incidents[i]) out[i % n].push_back(&e);
+    taken += incidents[i].size();
+  }
+  return out;
+}
+
+Result<Figure> RawRocksDb(const std::string& dir, const std::vector<std::vector<const EncodedEvent*>>& parts,
+                          size_t batch) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_size = 64 << 20;
+  options.compression = rocksdb::kLZ4Compression;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
+  if (!s.ok()) return Status::IOError(s.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::atomic<bool> failed{false};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  uint64_t total = 0;
+  for (size_t t = 0; t < parts.size(); ++t) {
+    total += parts[t].size();
+    threads.emplace_back([&, t] {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      const auto& mine = parts[t];
+      for (size_t i = 0; i < mine.size(); i += batch) {
+        rocksdb::WriteBatch b;
+        for (size_t j = i; j < std::min(mine.size(), i + batch); ++j) {
+          std::string key = fmt::format("{:02}{:012}", t, j);
+          b.Put(key, mine[j]->bytes());
+        }
+        if (!db->Write(wo, &b).ok()) failed = true;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  Figure f{fmt::format("rocksdb raw, {} writer(s), batch {}", parts.size(), batch), total,
+           Seconds(start)};
+  if (failed) return Status::IOError("raw RocksDB write failed");
+  db->Close().PermitUncheckedError();
+  return f;
+}
+
+Result<Figure> LogAppend(const std::string& dir, const std::vector<std::vector<const EncodedEvent*>>& parts,
+                         size_t batch, int32_t partitions) {
+  EmbeddedLogOptions eo;
+  eo.partitions = partitions;
+  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedLog> log, EmbeddedLog::Open(dir, eo));
+  // Batches are built before the clock starts: the figure is the log's work.
+  std::vector<std::vector<std::vector<EncodedEvent>>> batches(parts.size());
+  uint64_t total = 0;
+  for (size_t t = 0; t < parts.size(); ++t) {
+    for (size_t i = 0; i < parts[t].size(); i += batch) {
+      std::vector<EncodedEvent> b;
+      for (size_t j = i; j < std::min(parts[t].size(), i + batch); ++j) b.push_back(*parts[t][j]);
+      total += b.size();
+      batches[t].push_back(std::move(b));
+    }
+  }
+  std::mutex mu;
+  Status first_error;
+  Progress progress("append", total);
+  std::atomic<uint64_t> done{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < parts.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (const auto& b : batches[t]) {
+        auto r = log->Append(b);
+        if (!r.ok()) {
+          std::lock_guard l(mu);
+          if (first_error.ok()) first_error = r.status();
+          return;
+        }
+        const uint64_t d = done += b.size();
+        if (t == 0) progress.Update(d);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double secs = Seconds(start);
+  progress.Finish();
+  if (!first_error.ok()) return first_error;
+  return Figure{fmt::format("blotter log, {} appender(s), batch {}", parts.size(), batch), total,
+                secs};
+}
+
+int RunAppend(const BenchOptions& o) {
+  if (!o.log.kafka.empty()) {
+    return Fail("bench", "bench append --kafka arrives with the Kafka backend");
+  }
+  std::string dir = o.dir;
+  bool cleanup = false;
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/blotter-bench-XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("bench", "cannot make a scratch directory in /tmp");
+    dir = tmpl;
+    cleanup = true;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+
+  fmt::print(stderr, "bench append: sealing {} realistic events...\n", o.events);
+  const auto seal_start = std::chrono::steady_clock::now();
+  auto incidents = MakeIncidents(o.events);
+  const double seal_secs = Seconds(seal_start);
+  uint64_t n = 0, bytes = 0;
+  for (const auto& inc : incidents) {
+    for (const auto& e : inc) {
+      ++n;
+      bytes += e.bytes().size();
+    }
+  }
+  std::vector<Figure> figures;
+  int run = 0;
+  auto scratch = [&] { return (fs::path(dir) / fmt::format("run-{}", run++)).string(); };
+  auto add = [&](Result<Figure> f, const char* what) -> bool {
+    if (!f.ok()) {
+      Fail("bench", f.status().WithContext(what));
+      return false;
+    }
+    figures.push_back(std::move(f).value());
+    return true;
+  };
+  const int32_t partitions = o.log.partitions > 0 ? o.log.partitions : 8;
+  for (int k : o.appenders) {
+    auto parts = Split(incidents, k, UINT64_MAX);
+    if (!add(RawRocksDb(scratch(), parts, o.batch), "ceiling")) return 1;
+    if (!add(LogAppend(scratch(), parts, o.batch, partitions), "log")) return 1;
+  }
+  {
+    auto parts = Split(incidents, o.small_appenders, o.small_events);
+    if (!add(RawRocksDb(scratch(), parts, 1), "ceiling")) return 1;
+    if (!add(LogAppend(scratch(), parts, 1, partitions), "log")) return 1;
+  }
+  if (cleanup) fs::remove_all(dir, ec);
+
+  PrintLine(fmt::format("bench append: {} events, {} incidents, {:.0f} bytes/event, WAL synced "
+                        "(fsync) on every write, {} partitions",
+                        n, incidents.size(), static_cast<double>(bytes) / n, partitions));
+  PrintLine(fmt::format("  sealing (encode + SHA-256 chain), 1 thread: {:>10.0f} events/s",
+                        n / seal_secs));
+  PrintLine(fmt::format("  {:<44} {:>10} {:>12} {:>10}", "case", "events", "events/s", "vs ceiling"));
+  for (size_t i = 0; i < figures.size(); i += 2) {
+    const Figure& raw = figures[i];
+    const Figure& log = figures[i + 1];
+    PrintLine(fmt::format("  {:<44} {:>10} {:>12.0f} {:>10}", raw.name, raw.events, raw.rate(), ""));
+    PrintLine(fmt::format("  {:<44} {:>10} {:>12.0f} {:>9.0f}%", log.name, log.events, log.rate(),
+                          100.0 * log.rate() / raw.rate()));
+  }
+  return 0;
+}
+
+}  // namespace
+
+Subcommand AddBench(CLI::App& root) {
+  auto o = std::make_shared<BenchOptions>();
+  Subcommand c;
+  c.app = root.add_subcommand("bench", "throughput benchmarks, each beside its ceiling");
+  c.app->require_subcommand(1);
+  CLI::App* append = c.app->add_subcommand(
+      "append", "durable append throughput of the event log vs raw synced RocksDB write batches");
+  AddLogOptions(append, &o->log);
+  append->add_option("--events", o->events, "events to append in each case")->capture_default_str();
+  append->add_option("--batch", o->batch, "events per append")->capture_default_str();
+  append->add_option("--appenders", o->appenders, "concurrent appenders, one case each")
+      ->capture_default_str()
+      ->delimiter(',');
+  append->add_option("--small-appenders", o->small_appenders,
+                     "appenders in the one-event-per-append case (group commit)")
+      ->capture_default_str();
+  append->add_option("--small-events", o->small_events, "events in that case")
+      ->capture_default_str();
+  append->add_option("--dir", o->dir, "scratch directory (default: a new one in /tmp, removed)");
+  c.run = [o, append] {
+    if (append->parsed()) return RunAppend(*o);
+    return Fail("bench", "name a benchmark: append");
+  };
+  return c;
+}
+
+}  // namespace blotter::cli

@@ -1,0 +1,106 @@
+#include "tools/cli/common.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "events/embedded_log.h"
+#include "events/time_util.h"
+
+namespace blotter::cli {
+
+void AddLogOptions(CLI::App* app, LogOptions* o) {
+  app->add_option("--data", o->data_dir, "embedded event log directory")
+      ->capture_default_str();
+  app->add_option("--partitions", o->partitions,
+                  "partitions of a new log (default 8; an existing log keeps its own)");
+  app->add_option("--kafka", o->kafka, "Kafka bootstrap servers: use Kafka instead of --data");
+  app->add_option("--kafka-config", o->kafka_config,
+                  "librdkafka properties file (security.protocol, sasl.*, ssl.*, ...)");
+  app->add_option("--topic-prefix", o->topic_prefix, "Kafka topic prefix")->capture_default_str();
+}
+
+Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& o, bool create) {
+  if (!o.kafka.empty()) {
+    return Status::Unavailable(
+        "the Kafka backend is not in this build yet; use the embedded log (--data)");
+  }
+  EmbeddedLogOptions eo;
+  eo.partitions = o.partitions;
+  eo.create_if_missing = create;
+  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedLog> log, EmbeddedLog::Open(o.data_dir, eo));
+  return std::unique_ptr<EventLog>(std::move(log));
+}
+
+int Fail(std::string_view command, const Status& status) {
+  return Fail(command, status.message().empty() ? status.ToString() : status.message());
+}
+
+int Fail(std::string_view command, std::string_view message) {
+  std::fflush(stdout);
+  fmt::print(stderr, "blotter {}: {}\n", command, message);
+  return 1;
+}
+
+Result<LineInput> LineInput::Open(const std::string& path) {
+  LineInput in;
+  if (path.empty() || path == "-") {
+    in.in_ = std::shared_ptr<std::istream>(&std::cin, [](std::istream*) {});
+    in.name_ = "stdin";
+  } else {
+    auto f = std::make_shared<std::ifstream>(path);
+    if (!*f) return Status::NotFound(fmt::format("cannot open {}", path));
+    in.in_ = std::move(f);
+    in.name_ = path;
+  }
+  return in;
+}
+
+bool LineInput::Next(std::string* line) {
+  if (!std::getline(*in_, *line)) return false;
+  ++line_number_;
+  if (!line->empty() && line->back() == '\r') line->pop_back();
+  return true;
+}
+
+Progress::Progress(std::string what, uint64_t total)
+    : what_(std::move(what)), total_(total), tty_(isatty(STDERR_FILENO) == 1),
+      start_us_(NowMicros()) {}
+
+Progress::~Progress() { Finish(); }
+
+void Progress::Update(uint64_t done) {
+  done_ = done;
+  if (!tty_) return;
+  const int64_t now = NowMicros();
+  if (now - last_us_ < 200'000) return;
+  last_us_ = now;
+  const double secs = std::max(1e-6, (now - start_us_) / 1e6);
+  const double rate = done / secs;
+  if (total_ > 0) {
+    const double frac = std::min(1.0, static_cast<double>(done) / total_);
+    const int width = 30;
+    const int filled = static_cast<int>(frac * width);
+    const double eta = rate > 0 ? (total_ - std::min(done, total_)) / rate : 0;
+    fmt::print(stderr, "\r{} [{}{}] {:5.1f}% {:>10}/{} {:>9.0f}/s ETA {:4.0f}s", what_,
+               std::string(filled, '#'), std::string(width - filled, '.'), frac * 100, done,
+               total_, rate, eta);
+  } else {
+    fmt::print(stderr, "\r{} {:>10} {:>9.0f}/s {:5.1f}s", what_, done, rate, secs);
+  }
+  std::fflush(stderr);
+}
+
+void Progress::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (tty_ && last_us_ != 0) fmt::print(stderr, "\r\033[K");
+}
+
+void PrintLine(std::string_view line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+}
+
+}  // namespace blotter::cli

@@ -1,0 +1,85 @@
+#pragma once
+
+// Shared pieces of the blotter subcommands: opening the log, input lines,
+// errors on stderr, progress on a terminal.
+
+#include <cstdio>
+#include <functional>
+#include <istream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "events/event_log.h"
+
+namespace blotter::cli {
+
+struct LogOptions {
+  std::string data_dir = "./blotter-data";
+  int32_t partitions = 0;
+  std::string kafka;         // bootstrap servers; empty: embedded
+  std::string kafka_config;  // librdkafka properties file
+  std::string topic_prefix = "blotter";
+};
+
+void AddLogOptions(CLI::App* app, LogOptions* options);
+
+// Opens the log the options name. `create`: a new embedded log may be made.
+Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool create);
+
+// Prints "blotter <command>: <message>" on stderr and returns exit code 1.
+int Fail(std::string_view command, const Status& status);
+int Fail(std::string_view command, std::string_view message);
+
+// Reads lines from a file, or stdin when path is "-" or empty.
+class LineInput {
+ public:
+  static Result<LineInput> Open(const std::string& path);
+  bool Next(std::string* line);  // false at the end
+  size_t line_number() const { return line_number_; }
+  std::string name() const { return name_; }
+
+ private:
+  std::shared_ptr<std::istream> in_;
+  std::string name_;
+  size_t line_number_ = 0;
+};
+
+// A one-line progress report on stderr, redrawn at most every 200 ms, only
+// when stderr is a terminal.
+class Progress {
+ public:
+  Progress(std::string what, uint64_t total);  // total 0: unknown
+  ~Progress();
+  void Update(uint64_t done);
+  void Finish();
+
+ private:
+  std::string what_;
+  uint64_t total_;
+  bool tty_;
+  int64_t start_us_;
+  int64_t last_us_ = 0;
+  bool finished_ = false;
+  uint64_t done_ = 0;
+};
+
+// A subcommand: its CLI11 app and what runs it (returns the exit code).
+struct Subcommand {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Subcommand AddSubmit(CLI::App& root);
+Subcommand AddReplay(CLI::App& root);
+Subcommand AddImport(CLI::App& root);
+Subcommand AddTail(CLI::App& root);
+Subcommand AddBench(CLI::App& root);
+
+// Writes one line to stdout.
+void PrintLine(std::string_view line);
+
+}  // namespace blotter::cli
