@@ -5,6 +5,7 @@
 
 #include "events/aggregate.h"
 #include "events/hash_chain.h"
+#include "events/log_verify.h"
 #include "tools/cli/common.h"
 
 namespace blotter::cli {
@@ -18,64 +19,20 @@ struct ReplayOptions {
   bool verify = false;
 };
 
-// Calls `fn` for each record of the whole log (partition by partition, in
-// offset order, up to the end found at the start) or of one incident.
-Status ForEachRecord(EventLog& log, const std::string& incident,
-                     const std::function<Status(LogRecord&)>& fn) {
-  if (!incident.empty()) {
-    BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> records, log.ReadIncident(incident));
-    if (records.empty()) return Status::NotFound(fmt::format("no incident {} in the log", incident));
-    for (auto& r : records) BLOTTER_RETURN_IF_ERROR(fn(r));
-    return Status::Ok();
-  }
-  BLOTTER_ASSIGN_OR_RETURN(std::vector<int64_t> ends, log.EndOffsets());
-  ReaderOptions ro;
-  ro.stop_at = ends;
-  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log.NewReader(ro));
-  while (true) {
-    auto batch = reader->Poll(4096, std::chrono::seconds(1));
-    if (!batch.ok()) {
-      if (batch.status().code() == StatusCode::kEndOfStream) return Status::Ok();
-      return batch.status();
-    }
-    for (auto& r : *batch) BLOTTER_RETURN_IF_ERROR(fn(r));
-  }
-}
-
 std::string Where(const LogRecord& r) {
   return fmt::format("position {}:{}", r.position.partition, r.position.offset);
 }
 
 int Verify(EventLog& log, const ReplayOptions& o) {
-  ChainVerifier chains;
-  uint64_t events = 0;
-  Micros first = 0, last = 0;
-  Status st = ForEachRecord(log, o.incident, [&](LogRecord& r) -> Status {
-    auto e = DecodeEvent(r.bytes);
-    if (!e.ok()) return e.status().WithContext(Where(r));
-    BLOTTER_RETURN_IF_ERROR(chains.Check(**e).WithContext(Where(r)));
-    const Micros t = (*e)->recorded_at();
-    if (first == 0 || t < first) first = t;
-    last = std::max(last, t);
-    ++events;
-    return Status::Ok();
-  });
-  if (!st.ok()) return Fail("replay", "verify failed: " + st.message());
-  // The log's own record of each incident's last event catches a deleted tail.
-  for (const auto& [id, head] : chains.heads()) {
-    auto h = log.Head(id);
-    if (!h.ok()) return Fail("replay", h.status());
-    if (h->sequence != head.sequence || h->hash != head.hash) {
-      return Fail("replay", fmt::format("verify failed: incident {} ends at event {} in the log "
-                                        "but its head records event {} (events deleted)",
-                                        id, head.sequence, h->sequence));
-    }
-  }
+  auto sum = VerifyLog(log, o.incident);
+  if (!sum.ok()) return Fail("replay", "verify failed: " + sum.status().message());
   PrintLine(fmt::format(
       "verified {} events of {} incidents: every event decodes, every hash chain is intact, no "
       "sequence gaps{}",
-      events, chains.incidents(),
-      events ? fmt::format(" (recorded {} .. {})", FormatTime(first), FormatTime(last)) : ""));
+      sum->events, sum->incidents,
+      sum->events ? fmt::format(" (recorded {} .. {})", FormatTime(sum->first_recorded),
+                                FormatTime(sum->last_recorded))
+                  : ""));
   return 0;
 }
 
