@@ -1,0 +1,271 @@
+#include "tests/log_conformance.h"
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "events/hash_chain.h"
+#include "events/sample_events.h"
+
+namespace blotter::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<LogRecord> ReadAll(EventLog& log) {
+  std::vector<LogRecord> out;
+  ReaderOptions ro;
+  ro.stop_at = log.EndOffsets().value();
+  auto reader = log.NewReader(ro);
+  EXPECT_TRUE(reader.ok());
+  while (true) {
+    auto batch = (*reader)->Poll(1000, 5s);
+    if (!batch.ok()) {
+      EXPECT_EQ(batch.status().code(), StatusCode::kEndOfStream) << batch.status().ToString();
+      return out;
+    }
+    for (auto& r : *batch) out.push_back(std::move(r));
+  }
+}
+
+int64_t Total(const std::vector<int64_t>& ends) {
+  int64_t t = 0;
+  for (int64_t e : ends) t += e;
+  return t;
+}
+
+TEST_P(LogConformanceTest, AppendsAndReadsBackInOrder) {
+  auto log = harness_->NewLog(4);
+  ASSERT_EQ(log->partitions(), 4);
+  auto a = SealedChain("411681-20211008-0001", 5);
+  auto b = SealedChain("411625-20211021-0003", 3);
+  auto pa = log->Append(a);
+  ASSERT_TRUE(pa.ok()) << pa.status().ToString();
+  auto pb = log->Append(b);
+  ASSERT_TRUE(pb.ok()) << pb.status().ToString();
+  ASSERT_EQ(pa->size(), 5u);
+  for (size_t i = 0; i < pa->size(); ++i) {
+    EXPECT_EQ((*pa)[i].partition, log->PartitionOf("411681-20211008-0001"));
+    if (i > 0) EXPECT_EQ((*pa)[i].offset, (*pa)[i - 1].offset + 1);
+  }
+  EXPECT_EQ(Total(log->EndOffsets().value()), 8);
+
+  auto all = ReadAll(*log);
+  ASSERT_EQ(all.size(), 8u);
+  std::map<std::string, uint64_t> last;
+  for (const auto& r : all) {
+    auto e = DecodeEvent(r.bytes);
+    ASSERT_TRUE(e.ok());
+    const std::string id = (*e)->incident_id()->str();
+    EXPECT_EQ(r.position.partition, log->PartitionOf(id));
+    EXPECT_EQ((*e)->sequence(), last[id] + 1) << "per-incident order";
+    last[id] = (*e)->sequence();
+  }
+  auto history = log->ReadIncident("411681-20211008-0001");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ((*history)[i].bytes, a[i].bytes());
+    EXPECT_EQ((*history)[i].position, (*pa)[i]);
+  }
+  EXPECT_TRUE(log->ReadIncident("no-such-incident").value().empty());
+}
+
+TEST_P(LogConformanceTest, HeadIsTheLastEvent) {
+  auto log = harness_->NewLog(2);
+  auto h0 = log->Head("x");
+  ASSERT_TRUE(h0.ok());
+  EXPECT_EQ(h0->sequence, 0u);
+  EXPECT_EQ(h0->hash, GenesisHash());
+  auto chain = SealedChain("x", 3);
+  ASSERT_TRUE(log->Append(chain).ok());
+  auto h = log->Head("x");
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->sequence, 3u);
+  EXPECT_EQ(h->hash, chain[2].hash());
+}
+
+struct ConflictCase {
+  const char* name;
+  std::function<std::vector<EncodedEvent>(const std::vector<EncodedEvent>& chain)> make;
+};
+
+TEST_P(LogConformanceTest, RejectsConflictingAppendsWhole) {
+  const ConflictCase cases[] = {
+      {"gap", [](const auto& c) { return std::vector<EncodedEvent>{c[3]}; }},
+      {"repeat", [](const auto& c) { return std::vector<EncodedEvent>{c[1]}; }},
+      {"restart at 1", [](const auto&) { return SealedChain("x", 1); }},
+      {"wrong prev_hash",
+       [](const auto& c) { return SealedChain("x", 1, 3, std::string(32, 'z')); }},
+      {"good then bad in one append",
+       [](const auto& c) { return std::vector<EncodedEvent>{c[2], c[4]}; }},
+      {"other incident fine, this one bad",
+       [](const auto& c) {
+         auto v = SealedChain("y", 1);
+         v.push_back(c[0]);
+         return v;
+       }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto log = harness_->NewLog(3);
+    auto chain = SealedChain("x", 5);
+    ASSERT_TRUE(log->Append(std::span(chain).subspan(0, 2)).ok());
+    const auto before = log->EndOffsets().value();
+    auto r = log->Append(c.make(chain));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kConflict) << r.status().ToString();
+    EXPECT_EQ(log->EndOffsets().value(), before) << "nothing appended";
+    EXPECT_EQ(log->Head("x").value().sequence, 2u);
+    EXPECT_EQ(log->Head("y").value().sequence, 0u);
+    // The log goes on accepting the right next event.
+    EXPECT_TRUE(log->Append(std::span(chain).subspan(2, 1)).ok());
+  }
+}
+
+TEST_P(LogConformanceTest, ConcurrentAppendersKeepEachIncidentWhole) {
+  auto log = harness_->NewLog(4);
+  constexpr int kThreads = 8, kIncidents = 20, kEvents = 6;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kIncidents; ++i) {
+        auto chain = SealedChain(fmt::format("t{}-i{}", t, i), kEvents);
+        for (const auto& e : chain) {  // one event per append: the group-commit path
+          if (!log->Append(std::span(&e, 1)).ok()) ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures, 0);
+  auto all = ReadAll(*log);
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kIncidents * kEvents));
+  ChainVerifier v;
+  for (const auto& r : all) {
+    auto e = DecodeEvent(r.bytes);
+    ASSERT_TRUE(e.ok());
+    EXPECT_TRUE(v.Check(**e).ok());
+  }
+  EXPECT_EQ(v.incidents(), static_cast<size_t>(kThreads * kIncidents));
+}
+
+TEST_P(LogConformanceTest, ConcurrentWritersOfOneIncidentNeverInterleave) {
+  auto log = harness_->NewLog(2);
+  auto base = SealedChain("contested", 1);
+  ASSERT_TRUE(log->Append(base).ok());
+  // Two writers each try to extend the same incident from sequence 1.
+  std::vector<std::vector<EncodedEvent>> forks;
+  for (int w = 0; w < 2; ++w) {
+    fb::EventT e = SampleEvent(fb::Payload::NoteAdded, "contested", 2);
+    e.actor = fmt::format("writer-{}", w);
+    e.prev_hash.assign(base[0].hash().begin(), base[0].hash().end());
+    std::vector<EncodedEvent> fork;
+    fork.push_back(Seal(e).value());
+    forks.push_back(std::move(fork));
+  }
+  std::atomic<int> ok{0}, conflicts{0};
+  std::thread t0([&] { (log->Append(forks[0]).ok() ? ok : conflicts)++; });
+  std::thread t1([&] { (log->Append(forks[1]).ok() ? ok : conflicts)++; });
+  t0.join();
+  t1.join();
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(conflicts, 1);
+  EXPECT_EQ(log->ReadIncident("contested").value().size(), 2u);
+}
+
+TEST_P(LogConformanceTest, ReaderBlocksUntilAnAppendWakesIt) {
+  auto log = harness_->NewLog(2);
+  auto reader = log->NewReader({});
+  ASSERT_TRUE(reader.ok());
+  auto empty = (*reader)->Poll(10, 50ms);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty()) << "timeout gives an empty batch";
+
+  auto chain = SealedChain("late", 2);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(log->Append(chain).ok());
+  });
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<LogRecord> got;
+  while (got.size() < 2 && std::chrono::steady_clock::now() - start < 20s) {
+    auto batch = (*reader)->Poll(10, 20s);
+    ASSERT_TRUE(batch.ok());
+    for (auto& r : *batch) got.push_back(std::move(r));
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  writer.join();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_GE(waited, 150ms);
+  EXPECT_LT(waited, 10s) << "woken by the append, not by the timeout";
+  EXPECT_EQ(got[0].bytes, chain[0].bytes());
+  const auto pos = (*reader)->positions();
+  EXPECT_EQ(pos[log->PartitionOf("late")].offset, 2);
+}
+
+TEST_P(LogConformanceTest, ReaderStopsAtEndAndStartsAtPositions) {
+  auto log = harness_->NewLog(3);
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(log->Append(SealedChain(fmt::format("s{}", i), 2)).ok());
+  const auto ends = log->EndOffsets().value();
+  // Up to here: later appends are not read.
+  ReaderOptions upto;
+  upto.stop_at = ends;
+  auto reader = log->NewReader(upto);
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE(log->Append(SealedChain("after-the-end", 1)).ok());
+  size_t n = 0;
+  while (true) {
+    auto batch = (*reader)->Poll(5, 5s);
+    if (!batch.ok()) {
+      EXPECT_EQ(batch.status().code(), StatusCode::kEndOfStream);
+      break;
+    }
+    n += batch->size();
+  }
+  EXPECT_EQ(n, 24u);
+
+  // One partition from an offset.
+  const int32_t p = log->PartitionOf("s0");
+  ReaderOptions from;
+  from.start = {Position{p, 1}};
+  from.stop_at = std::vector<int64_t>{ends[p]};
+  auto one = log->NewReader(from);
+  ASSERT_TRUE(one.ok());
+  size_t m = 0;
+  while (true) {
+    auto batch = (*one)->Poll(100, 5s);
+    if (!batch.ok()) break;
+    for (const auto& r : *batch) {
+      EXPECT_EQ(r.position.partition, p);
+      EXPECT_GE(r.position.offset, 1);
+      ++m;
+    }
+  }
+  EXPECT_EQ(m, static_cast<size_t>(ends[p] - 1));
+
+  ReaderOptions bad;
+  bad.start = {Position{99, 0}};
+  EXPECT_FALSE(log->NewReader(bad).ok());
+}
+
+TEST_P(LogConformanceTest, SurvivesReopen) {
+  auto log = harness_->NewLog(4);
+  auto chain = SealedChain("kept", 4);
+  ASSERT_TRUE(log->Append(chain).ok());
+  log.reset();
+  log = harness_->Reopen();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->partitions(), 4);
+  EXPECT_EQ(Total(log->EndOffsets().value()), 4);
+  EXPECT_EQ(log->Head("kept").value().sequence, 4u);
+  auto more = SealedChain("kept", 1, 5, std::string(chain[3].hash()));
+  EXPECT_TRUE(log->Append(more).ok());
+  EXPECT_EQ(log->ReadIncident("kept").value().size(), 5u);
+}
+
+}  // namespace
+}  // namespace blotter::testing
