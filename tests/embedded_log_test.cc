@@ -46,7 +46,8 @@ class EmbeddedHarness final : public LogHarness {
 
 std::unique_ptr<LogHarness> MakeEmbeddedHarness() { return std::make_unique<EmbeddedHarness>(); }
 
-INSTANTIATE_TEST_SUITE_P(Embedded, LogConformanceTest, ::testing::Values(&MakeEmbeddedHarness));
+INSTANTIATE_TEST_SUITE_P(Embedded, LogConformanceTest, ::testing::Values(&MakeEmbeddedHarness),
+                         [](const auto&) { return std::string("RocksDB"); });
 
 TEST(EmbeddedLogTest, SecondProcessGetsAClearError) {
   ScratchDir dir;

@@ -2,8 +2,10 @@
 //
 // tests/fixtures/events-v1.blev holds 66 events of the seed incidents as the
 // first schema wrote them: each a little-endian u32 length, then the bytes.
-// events-v1.jsonl is their JSON form. Never regenerate these files: a schema
-// change that breaks this test breaks every log already written.
+// events-v1.jsonl is their JSON form. The .blev was written once from the
+// .jsonl (EncodeCanonical(EventFromJson(line)) per line). Never regenerate
+// these files: a schema change that breaks this test breaks every log
+// already written.
 
 #include <cstdint>
 #include <fstream>
@@ -57,17 +59,6 @@ TEST(SchemaFixtureTest, DecodesVersion1BytesForever) {
     EXPECT_EQ(EventToJson(**e), lines[i]) << "record " << i;
   }
   EXPECT_EQ(chains.incidents(), 13u);
-}
-
-// Wrote the fixture once, from the JSON lines; kept for the record.
-TEST(SchemaFixtureTest, DISABLED_WriteFixture) {
-  std::ofstream out(kDir + "events-v1.blev", std::ios::binary);
-  for (const auto& line : ReadLines(kDir + "events-v1.jsonl")) {
-    const std::string bytes = EncodeCanonical(EventFromJson(line).value());
-    const uint32_t n = static_cast<uint32_t>(bytes.size());
-    for (int i = 0; i < 4; ++i) out.put(static_cast<char>((n >> (8 * i)) & 0xff));
-    out << bytes;
-  }
 }
 
 }  // namespace

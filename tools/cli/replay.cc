@@ -4,6 +4,7 @@
 #include <map>
 
 #include "events/aggregate.h"
+#include "events/describe.h"
 #include "events/hash_chain.h"
 #include "events/log_verify.h"
 #include "tools/cli/common.h"
@@ -17,6 +18,7 @@ struct ReplayOptions {
   std::string as_of;        // recorded time: what the system knew
   std::string occurred_by;  // field time: what had happened
   bool verify = false;
+  std::string format = "json";
 };
 
 std::string Where(const LogRecord& r) {
@@ -65,7 +67,7 @@ int Run(const ReplayOptions& o) {
     }
     const fb::Event& ev = **e;
     if (!states) {
-      PrintLine(EventToJson(ev));
+      PrintLine(o.format == "text" ? DescribeEvent(ev) : EventToJson(ev));
       return Status::Ok();
     }
     if (ev.recorded_at() <= as_of && ev.occurred_at() <= occurred_by) {
@@ -75,6 +77,10 @@ int Run(const ReplayOptions& o) {
   });
   if (!st.ok()) return Fail("replay", st);
   for (const auto& [id, state] : folded) {
+    if (o.format == "text") {
+      PrintLine(DescribeState(state));
+      continue;
+    }
     Json j = StateToJson(state);
     if (!o.as_of.empty()) j["as_of"] = FormatTime(as_of);
     if (!o.occurred_by.empty()) j["occurred_by"] = FormatTime(occurred_by);
@@ -104,6 +110,9 @@ Subcommand AddReplay(CLI::App& root) {
   c.app->add_flag("--verify", o->verify,
                   "check decoding, hash chains and sequences; print a summary; exit non-zero "
                   "naming the first bad event");
+  c.app->add_option("--format", o->format, "json (one line per event or state; import reads it) or text")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "text"}));
   c.run = [o] { return Run(*o); };
   return c;
 }

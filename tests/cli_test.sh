@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# End-to-end checks of the blotter CLI on the embedded log.
+# Usage: cli_test.sh BLOTTER TAMPER_TOOL SOURCE_DIR
+set -u
+B=$1
+TAMPER=$2
+SRC=$3
+SEED=$SRC/tools/examples/seed-incidents.jsonl
+W=$(mktemp -d "${TMPDIR:-/tmp}/blotter-cli-test-XXXXXX")
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$W"' EXIT
+passed=0
+failed=0
+
+check() {  # check NAME COMMAND...: the command must succeed
+  local name=$1; shift
+  if "$@" >"$W/out" 2>"$W/err"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $name"; sed 's/^/  out: /' "$W/out" | head -5; sed 's/^/  err: /' "$W/err" | head -5
+  fi
+}
+
+expect() {  # expect NAME COMMAND...: an assertion; leaves $W/out alone
+  local name=$1; shift
+  if "$@" >/dev/null 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL: $name"
+  fi
+}
+
+refuses() {  # refuses NAME PATTERN COMMAND...: must fail with one stderr line matching PATTERN
+  local name=$1 pattern=$2; shift 2
+  if "$@" >"$W/out" 2>"$W/err"; then
+    failed=$((failed + 1)); echo "FAIL: $name (exit 0, expected failure)"; return
+  fi
+  if grep -q -- "$pattern" "$W/err"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL: $name (stderr lacks '$pattern')"; sed 's/^/  err: /' "$W/err" | head -5
+  fi
+}
+
+lines() { wc -l <"$1" | tr -d ' '; }
+
+# Submit the seed: every command accepted, one result line each.
+check "submit seed" "$B" submit --data "$W/a" "$SEED"
+expect "one result per command" test "$(lines "$W/out")" = "$(grep -c . "$SEED")"
+expect "all appended" test "$(grep -c '"result":"appended"' "$W/out")" = "$(grep -c . "$SEED")"
+
+# Retried commands append nothing and say so.
+"$B" replay --data "$W/a" >"$W/before.jsonl"
+check "resubmit seed" "$B" submit --data "$W/a" "$SEED"
+expect "all repeated" test "$(grep -c '"result":"repeated"' "$W/out")" = "$(grep -c . "$SEED")"
+"$B" replay --data "$W/a" >"$W/after.jsonl"
+expect "repeat appended nothing" cmp "$W/before.jsonl" "$W/after.jsonl"
+
+check "verify" "$B" replay --data "$W/a" --verify
+expect "verify summary" grep -q "verified 66 events of 13 incidents" "$W/out"
+
+# JSON round trip: replay | import | replay is byte-identical.
+check "import replay" "$B" import --data "$W/b" "$W/before.jsonl"
+"$B" replay --data "$W/b" >"$W/b.jsonl"
+expect "round trip byte-identical" cmp "$W/before.jsonl" "$W/b.jsonl"
+refuses "import into a non-empty log" "not empty" "$B" import --data "$W/b" "$W/before.jsonl"
+
+# Tampered JSON: refused at its line, nothing after it written.
+sed '10s/柴油/汽油/' "$W/before.jsonl" >"$W/altered.jsonl"
+if cmp -s "$W/altered.jsonl" "$W/before.jsonl"; then sed -i '10s/"actor":"/"actor":"x/' "$W/altered.jsonl"; fi
+refuses "altered line refused" "line 10 refused" "$B" import --data "$W/c" "$W/altered.jsonl"
+expect "nothing after it" test "$("$B" replay --data "$W/c" | wc -l)" = 9
+sed '7d' "$W/before.jsonl" >"$W/deleted.jsonl"
+refuses "deleted line refused" "line 7 refused.*expected sequence" "$B" import --data "$W/d" "$W/deleted.jsonl"
+awk 'NR==3{held=$0; next} NR==4{print; print held; next} {print}' "$W/before.jsonl" >"$W/swapped.jsonl"
+refuses "swapped lines refused" "line 3 refused" "$B" import --data "$W/e" "$W/swapped.jsonl"
+
+# Tampered storage: verify names the first bad event and its position.
+cp -r "$W/b" "$W/f"; "$TAMPER" "$W/f" flip 0 1
+refuses "flipped byte detected" "verify failed: position 0:1" "$B" replay --data "$W/f" --verify
+cp -r "$W/b" "$W/g"; "$TAMPER" "$W/g" delete 0 1
+refuses "deleted event detected" "verify failed.*partition 0 has a gap at offset 1" "$B" replay --data "$W/g" --verify
+cp -r "$W/b" "$W/h"; "$TAMPER" "$W/h" swap 0 0 1
+refuses "swapped events detected" "verify failed: position 0:0" "$B" replay --data "$W/h" --verify
+
+# One incident, and states as of a time.
+check "replay one incident" "$B" replay --data "$W/a" --incident 411621-20211106-0001
+expect "its five events" test "$(lines "$W/out")" = 5
+check "as of before anything was recorded" "$B" replay --data "$W/a" --as-of 2021-01-01T00:00:00+08:00
+expect "nothing known then" test "$(lines "$W/out")" = 0
+check "as of now" "$B" replay --data "$W/a" --as-of 2099-01-01T00:00:00+08:00
+expect "thirteen incidents" test "$(lines "$W/out")" = 13
+check "what had happened by 13:20" "$B" replay --data "$W/a" --incident 411621-20211106-0001 --occurred-by 2021-11-06T13:20:00+08:00
+expect "dispatched, not yet arrived" grep -q '"status":"dispatched"' "$W/out"
+refuses "bad time" "--as-of: bad time" "$B" replay --data "$W/a" --as-of yesterday
+refuses "unknown incident" "no incident nope" "$B" replay --data "$W/a" --incident nope
+
+# tail from the start.
+check "tail from start" "$B" tail --data "$W/a" --from-start --max-events 66
+expect "tail printed 66" test "$(lines "$W/out")" = 66
+
+# Bad input: a clear line on stderr and a non-zero exit.
+refuses "rule broken" "cannot record an arrival: incident 411621-20211106-0001 is resolved" "$B" submit --data "$W/a" <(echo '{"command_id":"z1","type":"arrive","incident_id":"411621-20211106-0001","actor":"u","unit_id":"ghost"}')
+refuses "malformed JSON" "malformed JSON" "$B" submit --data "$W/a" <(echo '{"command_id":')
+refuses "missing input file" "cannot open" "$B" submit --data "$W/a" "$W/no-such-file.jsonl"
+refuses "missing data dir" "no event log" "$B" replay --data "$W/no-such-dir"
+refuses "unknown subcommand" "" "$B" frobnicate
+for sub in submit import replay tail bench simulate project query report link evaluate-links; do
+  check "$sub --help" "$B" "$sub" --help
+done
+refuses "pending subcommand says so" "not available yet" "$B" report
+
+# A second process on the same data directory gets a clear error.
+mkfifo "$W/fifo"
+"$B" submit --data "$W/a" "$W/fifo" >/dev/null 2>&1 &
+exec 9>"$W/fifo"
+sleep 1
+refuses "second process" "in use by another blotter process" "$B" submit --data "$W/a" "$SEED"
+exec 9>&-
+wait
+
+echo "cli_test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
