@@ -1,9 +1,13 @@
 #include "events/embedded_log.h"
 
 #include <condition_variable>
+#include <array>
 #include <deque>
+#include <unordered_set>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -73,6 +77,27 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status::IOError(m);
 }
 
+// String-keyed hash map that finds by string_view without allocating.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// An incident's last sequence and hash, without heap allocation.
+struct CachedHead {
+  uint64_t sequence = 0;
+  std::array<char, kHashSize> hash{};
+  std::string_view hash_view() const { return {hash.data(), hash.size()}; }
+  static CachedHead Of(uint64_t sequence, std::string_view h) {
+    CachedHead out;
+    out.sequence = sequence;
+    std::copy_n(h.data(), kHashSize, out.hash.begin());
+    return out;
+  }
+};
+
 }  // namespace
 
 // One queued Append. Lives on its caller's stack until done.
@@ -99,10 +124,146 @@ struct EmbeddedLog::Impl {
   bool closed = false;                // guarded by mu
   std::condition_variable readers_cv;
 
-  // Used only by the group leader, one at a time (ordered through mu).
-  std::unordered_map<std::string, IncidentHead> head_cache;
+  // Used only by the group leader, one at a time (ordered through mu). Holds
+  // every incident with events not yet indexed, so validation never needs
+  // the index for them.
+  StringMap<CachedHead> head_cache;
+
+  // The incidents index is written behind the log by the indexer thread, so
+  // an append costs one synced write to the log alone. The log is the truth:
+  // on open, whatever the index lacks is indexed again from the log.
+  struct IndexEntry {
+    std::string id;
+    uint64_t sequence;
+    Position position;
+    std::string hash;
+  };
+  std::mutex index_mu;
+  std::condition_variable index_cv;
+  std::deque<IndexEntry> index_queue;        // guarded by index_mu, in log order
+  std::vector<int64_t> indexed_through;      // per partition; guarded by index_mu
+  bool index_stopping = false;               // guarded by index_mu
+  Status index_status;                       // guarded by index_mu
+  std::thread indexer;
+  static constexpr size_t kMaxIndexQueue = 1 << 20;
+
+  void StopIndexer() {
+    {
+      std::lock_guard l(index_mu);
+      index_stopping = true;
+    }
+    index_cv.notify_all();
+    if (indexer.joinable()) indexer.join();
+  }
+
+  // Kept in the index's own column family, so a crash loses markers and
+  // entries together. 0xff never begins a UTF-8 incident id.
+  static std::string IndexedKey(int32_t p) { return fmt::format("\xff" "indexed/{}", p); }
+
+  Status WriteIndex(const std::vector<IndexEntry>& entries) {
+    rocksdb::WriteBatch b;
+    std::map<int32_t, int64_t> through;
+    for (const auto& e : entries) {
+      b.Put(cf[kIncidentsCf], IncidentKey(e.id, e.sequence), IndexValue(e.position, e.hash));
+      through[e.position.partition] = e.position.offset + 1;
+    }
+    for (const auto& [p, o] : through) b.Put(cf[kIncidentsCf], IndexedKey(p), std::to_string(o));
+    // No WAL: the log is the truth, and RecoverIndex redoes what a crash loses.
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = true;
+    return FromRocks(db->Write(wo, &b), "write incident index");
+  }
+
+  void IndexerLoop() {
+    std::vector<IndexEntry> taken;
+    while (true) {
+      {
+        std::unique_lock l(index_mu);
+        index_cv.wait(l, [&] { return index_stopping || !index_queue.empty(); });
+        if (index_queue.empty()) return;  // stopping, and drained
+        const size_t n = std::min<size_t>(index_queue.size(), 65536);
+        taken.assign(std::make_move_iterator(index_queue.begin()),
+                     std::make_move_iterator(index_queue.begin() + n));
+        index_queue.erase(index_queue.begin(), index_queue.begin() + n);
+      }
+      Status st = WriteIndex(taken);
+      {
+        std::lock_guard l(index_mu);
+        if (!st.ok() && index_status.ok()) index_status = st;
+        for (const auto& e : taken) {
+          auto& t = indexed_through[e.position.partition];
+          t = std::max(t, e.position.offset + 1);
+        }
+      }
+      index_cv.notify_all();
+    }
+  }
+
+  // Waits until the index covers every event below `ends`.
+  Status WaitIndexed(const std::vector<int64_t>& ends) {
+    std::unique_lock l(index_mu);
+    index_cv.wait(l, [&] {
+      if (!index_status.ok()) return true;
+      for (size_t p = 0; p < ends.size(); ++p) {
+        if (indexed_through[p] < ends[p]) return false;
+      }
+      return true;
+    });
+    return index_status;
+  }
+
+  Status WaitIndexedAll() {
+    std::vector<int64_t> e;
+    {
+      std::lock_guard l(mu);
+      e = ends;
+    }
+    return WaitIndexed(e);
+  }
+
+  // On open: indexes the log entries the index lacks (after a crash, the
+  // unsynced index writes behind the last synced append).
+  Status RecoverIndex() {
+    indexed_through.assign(partitions, 0);
+    std::vector<IndexEntry> entries;
+    uint64_t recovered = 0;
+    for (int32_t p = 0; p < partitions; ++p) {
+      std::string v;
+      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kIncidentsCf], IndexedKey(p), &v);
+      if (s.ok()) indexed_through[p] = std::stoll(v);
+      else if (!s.IsNotFound()) return FromRocks(s, "read index marker");
+      if (indexed_through[p] >= ends[p]) continue;
+      const std::string upper = LogKey(p, ends[p]);
+      rocksdb::Slice upper_slice(upper);
+      rocksdb::ReadOptions ro;
+      ro.iterate_upper_bound = &upper_slice;
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf[kLogCf]));
+      for (it->Seek(LogKey(p, indexed_through[p])); it->Valid(); it->Next()) {
+        const Position pos{p, static_cast<int64_t>(GetBE(it->key().ToStringView(), 4, 8))};
+        auto e = DecodeEvent(it->value().ToStringView());
+        if (!e.ok()) continue;  // replay --verify names it; the index skips it
+        entries.push_back(IndexEntry{(*e)->incident_id()->str(), (*e)->sequence(), pos,
+                                     std::string(reinterpret_cast<const char*>((*e)->hash()->data()), kHashSize)});
+        if (entries.size() >= 65536) {
+          BLOTTER_RETURN_IF_ERROR(WriteIndex(entries));
+          recovered += entries.size();
+          entries.clear();
+        }
+      }
+      BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "scan log for index recovery"));
+      if (!entries.empty()) {
+        BLOTTER_RETURN_IF_ERROR(WriteIndex(entries));
+        recovered += entries.size();
+        entries.clear();
+      }
+      indexed_through[p] = ends[p];
+    }
+    (void)recovered;
+    return Status::Ok();
+  }
 
   ~Impl() {
+    StopIndexer();
     for (auto* h : cf) {
       if (h) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     }
@@ -126,80 +287,114 @@ struct EmbeddedLog::Impl {
     return IncidentHead{GetBE(k, id.size() + 1, 8), std::string(v.substr(12))};
   }
 
-  // The head an appended event with `sequence` expects, read with point
-  // lookups (bloom-filtered): event sequence-1 must exist and event sequence
-  // must not. Returns the true head when the guess is wrong.
-  Result<IncidentHead> ExpectedHead(std::string_view id, uint64_t sequence) {
-    std::string v;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kIncidentsCf], IncidentKey(id, sequence), &v);
-    if (s.ok()) return ReadHead(id);  // already there: a conflict; report the real head
-    if (!s.IsNotFound()) return FromRocks(s, "read incident index");
-    if (sequence <= 1) return IncidentHead{0, GenesisHash()};
-    s = db->Get(rocksdb::ReadOptions(), cf[kIncidentsCf], IncidentKey(id, sequence - 1), &v);
-    if (s.IsNotFound()) return ReadHead(id);
-    if (!s.ok()) return FromRocks(s, "read incident index");
-    if (v.size() != kIndexValueSize) {
-      return Status::Corruption(fmt::format("index entry of incident {} is damaged", id));
+  // Loads into head_cache the heads of the incidents a group appends to that
+  // the cache lacks, with one batched MultiGet (bloom-filtered point
+  // lookups): for an event with sequence s, index entry s must be absent and
+  // s-1 present. Incidents where that does not hold are left out; Stage then
+  // reads their true head and reports the conflict.
+  Status Prefetch(const std::vector<AppendWriter*>& group) {
+    std::vector<std::string> keys;
+    std::vector<std::pair<std::string_view, uint64_t>> wanted;  // id, sequence
+    std::unordered_set<std::string_view> seen;
+    for (const AppendWriter* w : group) {
+      for (const EncodedEvent& e : w->events) {
+        const std::string_view id = e.incident_id();
+        if (head_cache.find(id) != head_cache.end() || !seen.insert(id).second) continue;
+        wanted.emplace_back(id, e.sequence());
+        keys.push_back(IncidentKey(id, e.sequence()));
+        keys.push_back(e.sequence() > 1 ? IncidentKey(id, e.sequence() - 1) : std::string());
+      }
     }
-    return IncidentHead{sequence - 1, v.substr(12)};
+    if (wanted.empty()) return Status::Ok();
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db->MultiGet(rocksdb::ReadOptions(), cf[kIncidentsCf], keys.size(), slices.data(),
+                 values.data(), statuses.data());
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      const rocksdb::Status& at = statuses[2 * i];
+      const rocksdb::Status& before = statuses[2 * i + 1];
+      if (!at.IsNotFound()) {
+        if (!at.ok()) return FromRocks(at, "read incident index");
+        continue;  // event s exists already: a conflict, Stage reports it
+      }
+      const uint64_t seq = wanted[i].second;
+      if (seq <= 1) {
+        head_cache.emplace(std::string(wanted[i].first), CachedHead::Of(0, GenesisHash()));
+      } else if (before.ok()) {
+        const rocksdb::PinnableSlice& v = values[2 * i + 1];
+        if (v.size() != kIndexValueSize) {
+          return Status::Corruption(
+              fmt::format("index entry of incident {} is damaged", wanted[i].first));
+        }
+        head_cache.emplace(std::string(wanted[i].first),
+                           CachedHead::Of(seq - 1, std::string_view(v.data() + 12, kHashSize)));
+      } else if (!before.IsNotFound()) {
+        return FromRocks(before, "read incident index");
+      }
+    }
+    return Status::Ok();
   }
 
-  // Validates one appender's events and adds them to `batch`; on error leaves
-  // batch, staged heads and ends as they were.
-  Status Stage(AppendWriter* w, rocksdb::WriteBatch* batch,
-               std::unordered_map<std::string, IncidentHead>* staged, std::vector<int64_t>* ends_io) {
-    std::unordered_map<std::string, IncidentHead> mine;
-    std::vector<int64_t> ends_local = *ends_io;
+  // Validates one appender's events against head_cache and adds them to
+  // `batch`, updating head_cache as it goes. On error it leaves batch, cache
+  // and ends as they were.
+  Status Stage(AppendWriter* w, rocksdb::WriteBatch* batch, std::vector<int64_t>* ends) {
+    struct Undo {
+      CachedHead* head;      // entry changed
+      CachedHead before;
+      std::string_view id;   // set when the entry was created here
+    };
+    std::vector<Undo> undo;
+    undo.reserve(w->events.size());
     batch->SetSavePoint();
+    const std::vector<int64_t> ends_before = *ends;
+    auto fail = [&](Status st) {
+      for (auto u = undo.rbegin(); u != undo.rend(); ++u) {
+        if (!u->id.empty()) {
+          head_cache.erase(head_cache.find(u->id));
+        } else {
+          *u->head = u->before;
+        }
+      }
+      batch->RollbackToSavePoint().PermitUncheckedError();
+      *ends = ends_before;
+      w->positions.clear();
+      return st;
+    };
+    w->positions.reserve(w->events.size());
     for (const EncodedEvent& e : w->events) {
       const std::string_view id = e.incident_id();
-      if (id.find('\0') != std::string_view::npos) {
-        batch->RollbackToSavePoint().PermitUncheckedError();
-        return Status::InvalidArgument("incident id contains a NUL byte");
+      if (id.find('\0') != std::string_view::npos || static_cast<uint8_t>(id[0]) == 0xff) {
+        return fail(Status::InvalidArgument("incident id contains a NUL or 0xff byte"));
       }
-      const std::string key(id);
-      IncidentHead* head = nullptr;
-      if (auto it = mine.find(key); it != mine.end()) {
+      CachedHead* head;
+      if (auto it = head_cache.find(id); it != head_cache.end()) {
         head = &it->second;
+        undo.push_back(Undo{head, *head, {}});
       } else {
-        IncidentHead h;
-        if (auto s = staged->find(key); s != staged->end()) {
-          h = s->second;
-        } else if (auto c = head_cache.find(key); c != head_cache.end()) {
-          h = c->second;
-        } else {
-          auto r = ExpectedHead(id, e.sequence());
-          if (!r.ok()) {
-            batch->RollbackToSavePoint().PermitUncheckedError();
-            return r.status();
-          }
-          h = std::move(r).value();
-        }
-        head = &mine.emplace(key, std::move(h)).first->second;
+        auto r = ReadHead(id);  // Prefetch saw a conflict: report the true head
+        if (!r.ok()) return fail(r.status());
+        head = &head_cache.emplace(std::string(id), CachedHead::Of(r->sequence, r->hash)).first->second;
+        undo.push_back(Undo{head, *head, id});
       }
       if (e.sequence() != head->sequence + 1) {
-        batch->RollbackToSavePoint().PermitUncheckedError();
-        return Status::Conflict(fmt::format(
+        return fail(Status::Conflict(fmt::format(
             "incident {}: append of sequence {} but the log's last is {} (reload and decide again)",
-            id, e.sequence(), head->sequence));
+            id, e.sequence(), head->sequence)));
       }
-      if (e.prev_hash() != head->hash) {
-        batch->RollbackToSavePoint().PermitUncheckedError();
-        return Status::Conflict(fmt::format(
+      if (e.prev_hash() != head->hash_view()) {
+        return fail(Status::Conflict(fmt::format(
             "incident {}: event {} does not chain to the log's event {} (prev_hash differs)", id,
-            e.sequence(), head->sequence));
+            e.sequence(), head->sequence)));
       }
       const int32_t p = KafkaPartition(id, partitions);
-      const Position pos{p, ends_local[p]++};
+      const Position pos{p, (*ends)[p]++};
       batch->Put(cf[kLogCf], LogKey(pos.partition, pos.offset), e.bytes());
-      batch->Put(cf[kIncidentsCf], IncidentKey(id, e.sequence()), IndexValue(pos, e.hash()));
-      head->sequence = e.sequence();
-      head->hash = std::string(e.hash());
+      *head = CachedHead::Of(e.sequence(), e.hash());
       w->positions.push_back(pos);
     }
     batch->PopSavePoint().PermitUncheckedError();
-    for (auto& [k, h] : mine) (*staged)[k] = std::move(h);
-    *ends_io = std::move(ends_local);
     return Status::Ok();
   }
 };
@@ -242,12 +437,16 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.enable_pipelined_write = false;
+  // Write SSTs out as they are built, so a WAL fsync never waits behind a
+  // large flush (ext4 ordered mode).
+  db_options.bytes_per_sync = 1 << 20;
   rocksdb::BlockBasedTableOptions bloom;
   bloom.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::ColumnFamilyOptions o;
     o.write_buffer_size = 64 << 20;
+    o.compaction_style = rocksdb::kCompactionStyleUniversal;
     if (i == kLogCf) {
       o.compression = rocksdb::kLZ4Compression;
       // Appends to a partition arrive in key order: hint the memtable by partition.
@@ -310,6 +509,10 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
     }
   }
   BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "scan event log"));
+  it.reset();
+  BLOTTER_RETURN_IF_ERROR(impl->RecoverIndex());
+  Impl* raw_impl = impl.get();
+  impl->indexer = std::thread([raw_impl] { raw_impl->IndexerLoop(); });
   return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
 }
 
@@ -338,14 +541,20 @@ Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> 
     bytes += x->bytes;
   }
   std::vector<int64_t> ends = d.ends;
+  const std::vector<int64_t> ends_before_group = ends;
   const bool closed = d.closed;
   l.unlock();
 
   rocksdb::WriteBatch batch;
-  std::unordered_map<std::string, IncidentHead> staged;
   bool any = false;
+  if (d.head_cache.size() > d.options.head_cache_entries) {
+    // Entries may go only once their incidents are indexed.
+    Status st = d.WaitIndexed(ends);
+    if (st.ok()) d.head_cache.clear();
+  }
+  const Status prefetched = closed ? Status::Unavailable("event log is closed") : d.Prefetch(group);
   for (AppendWriter* x : group) {
-    x->status = closed ? Status::Unavailable("event log is closed") : d.Stage(x, &batch, &staged, &ends);
+    x->status = !prefetched.ok() ? prefetched : d.Stage(x, &batch, &ends);
     if (!x->status.ok()) x->positions.clear();
     any = any || x->status.ok();
   }
@@ -354,9 +563,25 @@ Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> 
     rocksdb::WriteOptions wo;
     wo.sync = d.options.sync;
     written = FromRocks(d.db->Write(wo, &batch), "append to event log");
-    if (written.ok()) {
-      if (d.head_cache.size() + staged.size() > d.options.head_cache_entries) d.head_cache.clear();
-      for (auto& [k, h] : staged) d.head_cache[k] = std::move(h);
+    if (!written.ok()) {
+      // The cache now holds heads that never reached the log: start afresh
+      // from the index once it covers everything before this group.
+      if (d.WaitIndexed(ends_before_group).ok()) d.head_cache.clear();
+    } else {
+      std::unique_lock il(d.index_mu);
+      for (const AppendWriter* x : group) {
+        if (!x->status.ok()) continue;
+        for (size_t i = 0; i < x->events.size(); ++i) {
+          const EncodedEvent& e = x->events[i];
+          d.index_queue.push_back(Impl::IndexEntry{std::string(e.incident_id()), e.sequence(),
+                                                   x->positions[i], std::string(e.hash())});
+        }
+      }
+      d.index_cv.notify_all();
+      // Back-pressure: the index may lag, but not without bound.
+      d.index_cv.wait(il, [&] {
+        return d.index_queue.size() < Impl::kMaxIndexQueue || !d.index_status.ok();
+      });
     }
   }
 
@@ -386,6 +611,7 @@ Result<std::vector<int64_t>> EmbeddedLog::EndOffsets() {
 }
 
 Result<IncidentHead> EmbeddedLog::Head(std::string_view incident_id) {
+  BLOTTER_RETURN_IF_ERROR(impl_->WaitIndexedAll());
   return impl_->ReadHead(incident_id);
 }
 
@@ -393,6 +619,7 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
   Impl& d = *impl_;
   std::vector<LogRecord> out;
   if (incident_id.empty() || incident_id.find('\0') != std::string_view::npos) return out;
+  BLOTTER_RETURN_IF_ERROR(d.WaitIndexedAll());
   std::string prefix(incident_id);
   prefix.push_back('\0');
   std::string upper = prefix;
