@@ -41,13 +41,17 @@ uint64_t GetBE(std::string_view in, size_t pos, int bytes) {
   return v;
 }
 
-std::string LogKey(int32_t partition, int64_t offset) {
+// Log keys are the offset alone: appends land in key order, as in a plain
+// append-only file, whatever partition they belong to.
+std::string LogKey(int64_t offset) {
   std::string k;
-  k.reserve(12);
-  PutBE(&k, static_cast<uint32_t>(partition), 4);
+  k.reserve(8);
   PutBE(&k, static_cast<uint64_t>(offset), 8);
   return k;
 }
+
+// Log values are [partition u32 BE][event bytes].
+constexpr size_t kLogValuePrefix = 4;
 
 std::string IncidentKey(std::string_view id, uint64_t sequence) {
   std::string k(id);
@@ -119,7 +123,7 @@ struct EmbeddedLog::Impl {
 
   std::mutex mu;
   std::deque<AppendWriter*> writers;  // guarded by mu
-  std::vector<int64_t> ends;          // published end offsets; guarded by mu
+  int64_t end = 0;                    // next offset, published; guarded by mu
   uint64_t generation = 0;            // bumped on every publish; guarded by mu
   bool closed = false;                // guarded by mu
   std::condition_variable readers_cv;
@@ -141,7 +145,7 @@ struct EmbeddedLog::Impl {
   std::mutex index_mu;
   std::condition_variable index_cv;
   std::deque<IndexEntry> index_queue;        // guarded by index_mu, in log order
-  std::vector<int64_t> indexed_through;      // per partition; guarded by index_mu
+  int64_t indexed_through = 0;               // guarded by index_mu
   bool index_stopping = false;               // guarded by index_mu
   Status index_status;                       // guarded by index_mu
   std::thread indexer;
@@ -158,16 +162,16 @@ struct EmbeddedLog::Impl {
 
   // Kept in the index's own column family, so a crash loses markers and
   // entries together. 0xff never begins a UTF-8 incident id.
-  static std::string IndexedKey(int32_t p) { return fmt::format("\xff" "indexed/{}", p); }
+  static std::string IndexedKey() { return "\xff" "indexed-through"; }
 
   Status WriteIndex(const std::vector<IndexEntry>& entries) {
     rocksdb::WriteBatch b;
-    std::map<int32_t, int64_t> through;
+    int64_t through = 0;
     for (const auto& e : entries) {
       b.Put(cf[kIncidentsCf], IncidentKey(e.id, e.sequence), IndexValue(e.position, e.hash));
-      through[e.position.partition] = e.position.offset + 1;
+      through = std::max(through, e.position.offset + 1);
     }
-    for (const auto& [p, o] : through) b.Put(cf[kIncidentsCf], IndexedKey(p), std::to_string(o));
+    b.Put(cf[kIncidentsCf], IndexedKey(), std::to_string(through));
     // No WAL: the log is the truth, and RecoverIndex redoes what a crash loses.
     rocksdb::WriteOptions wo;
     wo.disableWAL = true;
@@ -190,75 +194,56 @@ struct EmbeddedLog::Impl {
       {
         std::lock_guard l(index_mu);
         if (!st.ok() && index_status.ok()) index_status = st;
-        for (const auto& e : taken) {
-          auto& t = indexed_through[e.position.partition];
-          t = std::max(t, e.position.offset + 1);
-        }
+        for (const auto& e : taken) indexed_through = std::max(indexed_through, e.position.offset + 1);
       }
       index_cv.notify_all();
     }
   }
 
-  // Waits until the index covers every event below `ends`.
-  Status WaitIndexed(const std::vector<int64_t>& ends) {
+  // Waits until the index covers every event below offset `until`.
+  Status WaitIndexed(int64_t until) {
     std::unique_lock l(index_mu);
-    index_cv.wait(l, [&] {
-      if (!index_status.ok()) return true;
-      for (size_t p = 0; p < ends.size(); ++p) {
-        if (indexed_through[p] < ends[p]) return false;
-      }
-      return true;
-    });
+    index_cv.wait(l, [&] { return !index_status.ok() || indexed_through >= until; });
     return index_status;
   }
 
   Status WaitIndexedAll() {
-    std::vector<int64_t> e;
+    int64_t until;
     {
       std::lock_guard l(mu);
-      e = ends;
+      until = end;
     }
-    return WaitIndexed(e);
+    return WaitIndexed(until);
   }
 
   // On open: indexes the log entries the index lacks (after a crash, the
   // unsynced index writes behind the last synced append).
   Status RecoverIndex() {
-    indexed_through.assign(partitions, 0);
+    std::string v;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kIncidentsCf], IndexedKey(), &v);
+    if (s.ok()) indexed_through = std::stoll(v);
+    else if (!s.IsNotFound()) return FromRocks(s, "read index marker");
+    if (indexed_through >= end) return Status::Ok();
     std::vector<IndexEntry> entries;
-    uint64_t recovered = 0;
-    for (int32_t p = 0; p < partitions; ++p) {
-      std::string v;
-      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kIncidentsCf], IndexedKey(p), &v);
-      if (s.ok()) indexed_through[p] = std::stoll(v);
-      else if (!s.IsNotFound()) return FromRocks(s, "read index marker");
-      if (indexed_through[p] >= ends[p]) continue;
-      const std::string upper = LogKey(p, ends[p]);
-      rocksdb::Slice upper_slice(upper);
-      rocksdb::ReadOptions ro;
-      ro.iterate_upper_bound = &upper_slice;
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf[kLogCf]));
-      for (it->Seek(LogKey(p, indexed_through[p])); it->Valid(); it->Next()) {
-        const Position pos{p, static_cast<int64_t>(GetBE(it->key().ToStringView(), 4, 8))};
-        auto e = DecodeEvent(it->value().ToStringView());
-        if (!e.ok()) continue;  // replay --verify names it; the index skips it
-        entries.push_back(IndexEntry{(*e)->incident_id()->str(), (*e)->sequence(), pos,
-                                     std::string(reinterpret_cast<const char*>((*e)->hash()->data()), kHashSize)});
-        if (entries.size() >= 65536) {
-          BLOTTER_RETURN_IF_ERROR(WriteIndex(entries));
-          recovered += entries.size();
-          entries.clear();
-        }
-      }
-      BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "scan log for index recovery"));
-      if (!entries.empty()) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[kLogCf]));
+    for (it->Seek(LogKey(indexed_through)); it->Valid(); it->Next()) {
+      const std::string_view value = it->value().ToStringView();
+      if (value.size() < kLogValuePrefix) continue;
+      const Position pos{static_cast<int32_t>(GetBE(value, 0, 4)),
+                         static_cast<int64_t>(GetBE(it->key().ToStringView(), 0, 8))};
+      auto e = DecodeEvent(value.substr(kLogValuePrefix));
+      if (!e.ok()) continue;  // replay --verify names it; the index skips it
+      entries.push_back(IndexEntry{
+          (*e)->incident_id()->str(), (*e)->sequence(), pos,
+          std::string(reinterpret_cast<const char*>((*e)->hash()->data()), kHashSize)});
+      if (entries.size() >= 65536) {
         BLOTTER_RETURN_IF_ERROR(WriteIndex(entries));
-        recovered += entries.size();
         entries.clear();
       }
-      indexed_through[p] = ends[p];
     }
-    (void)recovered;
+    BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "scan log for index recovery"));
+    if (!entries.empty()) BLOTTER_RETURN_IF_ERROR(WriteIndex(entries));
+    indexed_through = end;
     return Status::Ok();
   }
 
@@ -339,7 +324,7 @@ struct EmbeddedLog::Impl {
   // Validates one appender's events against head_cache and adds them to
   // `batch`, updating head_cache as it goes. On error it leaves batch, cache
   // and ends as they were.
-  Status Stage(AppendWriter* w, rocksdb::WriteBatch* batch, std::vector<int64_t>* ends) {
+  Status Stage(AppendWriter* w, rocksdb::WriteBatch* batch, int64_t* next) {
     struct Undo {
       CachedHead* head;      // entry changed
       CachedHead before;
@@ -348,7 +333,7 @@ struct EmbeddedLog::Impl {
     std::vector<Undo> undo;
     undo.reserve(w->events.size());
     batch->SetSavePoint();
-    const std::vector<int64_t> ends_before = *ends;
+    const int64_t next_before = *next;
     auto fail = [&](Status st) {
       for (auto u = undo.rbegin(); u != undo.rend(); ++u) {
         if (!u->id.empty()) {
@@ -358,7 +343,7 @@ struct EmbeddedLog::Impl {
         }
       }
       batch->RollbackToSavePoint().PermitUncheckedError();
-      *ends = ends_before;
+      *next = next_before;
       w->positions.clear();
       return st;
     };
@@ -389,8 +374,15 @@ struct EmbeddedLog::Impl {
             e.sequence(), head->sequence)));
       }
       const int32_t p = KafkaPartition(id, partitions);
-      const Position pos{p, (*ends)[p]++};
-      batch->Put(cf[kLogCf], LogKey(pos.partition, pos.offset), e.bytes());
+      const Position pos{p, (*next)++};
+      char prefix[kLogValuePrefix];
+      for (size_t i = 0; i < kLogValuePrefix; ++i) {
+        prefix[i] = static_cast<char>((static_cast<uint32_t>(p) >> (8 * (kLogValuePrefix - 1 - i))) & 0xff);
+      }
+      const rocksdb::Slice parts[2] = {rocksdb::Slice(prefix, kLogValuePrefix), rocksdb::Slice(e.bytes())};
+      const std::string key = LogKey(pos.offset);
+      const rocksdb::Slice key_slice(key);
+      batch->Put(cf[kLogCf], rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
       *head = CachedHead::Of(e.sequence(), e.hash());
       w->positions.push_back(pos);
     }
@@ -449,8 +441,6 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
     o.compaction_style = rocksdb::kCompactionStyleUniversal;
     if (i == kLogCf) {
       o.compression = rocksdb::kLZ4Compression;
-      // Appends to a partition arrive in key order: hint the memtable by partition.
-      o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
     }
     if (i == kIncidentsCf) {
       o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bloom));
@@ -498,15 +488,11 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
     }
   }
 
-  impl->ends.assign(impl->partitions, 0);
   std::unique_ptr<rocksdb::Iterator> it(
       impl->db->NewIterator(rocksdb::ReadOptions(), impl->cf[kLogCf]));
-  for (int32_t p = 0; p < impl->partitions; ++p) {
-    it->SeekForPrev(LogKey(p, INT64_MAX));
-    if (it->Valid() && it->key().size() == 12 &&
-        static_cast<int32_t>(GetBE(it->key().ToStringView(), 0, 4)) == p) {
-      impl->ends[p] = static_cast<int64_t>(GetBE(it->key().ToStringView(), 4, 8)) + 1;
-    }
+  it->SeekToLast();
+  if (it->Valid() && it->key().size() == 8) {
+    impl->end = static_cast<int64_t>(GetBE(it->key().ToStringView(), 0, 8)) + 1;
   }
   BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "scan event log"));
   it.reset();
@@ -540,8 +526,8 @@ Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> 
     group.push_back(x);
     bytes += x->bytes;
   }
-  std::vector<int64_t> ends = d.ends;
-  const std::vector<int64_t> ends_before_group = ends;
+  int64_t next = d.end;
+  const int64_t end_before_group = next;
   const bool closed = d.closed;
   l.unlock();
 
@@ -549,12 +535,12 @@ Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> 
   bool any = false;
   if (d.head_cache.size() > d.options.head_cache_entries) {
     // Entries may go only once their incidents are indexed.
-    Status st = d.WaitIndexed(ends);
+    Status st = d.WaitIndexed(next);
     if (st.ok()) d.head_cache.clear();
   }
   const Status prefetched = closed ? Status::Unavailable("event log is closed") : d.Prefetch(group);
   for (AppendWriter* x : group) {
-    x->status = !prefetched.ok() ? prefetched : d.Stage(x, &batch, &ends);
+    x->status = !prefetched.ok() ? prefetched : d.Stage(x, &batch, &next);
     if (!x->status.ok()) x->positions.clear();
     any = any || x->status.ok();
   }
@@ -566,7 +552,7 @@ Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> 
     if (!written.ok()) {
       // The cache now holds heads that never reached the log: start afresh
       // from the index once it covers everything before this group.
-      if (d.WaitIndexed(ends_before_group).ok()) d.head_cache.clear();
+      if (d.WaitIndexed(end_before_group).ok()) d.head_cache.clear();
     } else {
       std::unique_lock il(d.index_mu);
       for (const AppendWriter* x : group) {
@@ -587,7 +573,7 @@ Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> 
 
   l.lock();
   if (any && written.ok()) {
-    d.ends = std::move(ends);
+    d.end = next;
     ++d.generation;
     d.readers_cv.notify_all();
   }
@@ -607,7 +593,9 @@ Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> 
 
 Result<std::vector<int64_t>> EmbeddedLog::EndOffsets() {
   std::lock_guard l(impl_->mu);
-  return impl_->ends;
+  // One offset sequence spans every partition: each partition's next offset
+  // is at least the log's next one.
+  return std::vector<int64_t>(impl_->partitions, impl_->end);
 }
 
 Result<IncidentHead> EmbeddedLog::Head(std::string_view incident_id) {
@@ -636,7 +624,7 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
     }
     const Position p = IndexPosition(v);
     out.push_back(LogRecord{p, {}});
-    keys.push_back(LogKey(p.partition, p.offset));
+    keys.push_back(LogKey(p.offset));
   }
   BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read incident index"));
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
@@ -649,20 +637,48 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
                                             incident_id, out[i].position.partition,
                                             out[i].position.offset));
     }
-    out[i].bytes = std::move(values[i]);
+    if (values[i].size() < kLogValuePrefix) {
+      return Status::Corruption(fmt::format("log entry at offset {} is damaged", out[i].position.offset));
+    }
+    out[i].bytes = values[i].substr(kLogValuePrefix);
   }
   return out;
 }
 
 namespace {
 
+// Reads the log in offset order with one cursor, keeping the records of the
+// partitions it was given, each from its start offset up to its stop offset.
 class EmbeddedReader final : public LogReader {
  public:
-  EmbeddedReader(std::shared_ptr<EmbeddedLog::Impl> impl, std::vector<Position> pos,
+  EmbeddedReader(std::shared_ptr<EmbeddedLog::Impl> impl, std::vector<Position> start,
                  std::optional<std::vector<int64_t>> stop)
-      : impl_(std::move(impl)), pos_(std::move(pos)), stop_(std::move(stop)) {}
+      : impl_(std::move(impl)), start_(std::move(start)) {
+    owned_.assign(impl_->partitions, -1);
+    from_.assign(impl_->partitions, 0);
+    cursor_ = INT64_MAX;
+    for (size_t i = 0; i < start_.size(); ++i) {
+      const Position& p = start_[i];
+      owned_[p.partition] = static_cast<int>(i);
+      from_[p.partition] = p.offset;
+      cursor_ = std::min(cursor_, p.offset);
+    }
+    if (cursor_ == INT64_MAX) cursor_ = 0;
+    if (stop) {
+      stop_ = std::vector<int64_t>(impl_->partitions, 0);
+      stop_all_ = 0;
+      for (size_t i = 0; i < start_.size(); ++i) {
+        (*stop_)[start_[i].partition] = (*stop)[i];
+        stop_all_ = std::max(stop_all_, (*stop)[i]);
+      }
+    }
+  }
 
-  std::vector<Position> positions() const override { return pos_; }
+  std::vector<Position> positions() const override {
+    std::vector<Position> out;
+    for (const Position& p : start_) out.push_back({p.partition, std::max(cursor_, p.offset)});
+    return out;
+  }
 
   Result<std::vector<LogRecord>> Poll(size_t max_records,
                                       std::chrono::milliseconds timeout) override {
@@ -670,29 +686,21 @@ class EmbeddedReader final : public LogReader {
     std::vector<LogRecord> out;
     if (max_records == 0) max_records = 1;
     while (true) {
-      std::vector<int64_t> ends;
+      int64_t end;
       uint64_t generation;
       {
         std::lock_guard l(impl_->mu);
         if (impl_->closed) return Status::Unavailable("event log is closed");
-        ends = impl_->ends;
+        end = impl_->end;
         generation = impl_->generation;
       }
-      bool all_done = stop_.has_value();
-      for (size_t n = 0; n < pos_.size() && out.size() < max_records; ++n) {
-        const size_t i = (next_ + n) % pos_.size();
-        int64_t limit = ends[pos_[i].partition];
-        if (stop_) {
-          limit = std::min(limit, (*stop_)[i]);
-          if (pos_[i].offset < (*stop_)[i]) all_done = false;
-        }
-        if (pos_[i].offset < limit) {
-          BLOTTER_RETURN_IF_ERROR(ReadRange(i, limit, max_records, &out));
-        }
+      const int64_t limit = stop_ ? std::min(end, stop_all_) : end;
+      if (cursor_ < limit) {
+        BLOTTER_RETURN_IF_ERROR(Scan(limit, max_records, &out));
+        if (!out.empty()) return out;
+        continue;
       }
-      next_ = (next_ + 1) % std::max<size_t>(1, pos_.size());
-      if (!out.empty()) return out;
-      if (all_done) return Status::EndOfStream();
+      if (stop_ && cursor_ >= stop_all_) return Status::EndOfStream();
       std::unique_lock l(impl_->mu);
       const bool woken = impl_->readers_cv.wait_until(l, deadline, [&] {
         return impl_->closed || impl_->generation != generation;
@@ -702,36 +710,36 @@ class EmbeddedReader final : public LogReader {
   }
 
  private:
-  Status ReadRange(size_t i, int64_t limit, size_t max_records, std::vector<LogRecord>* out) {
-    Position& p = pos_[i];
-    const std::string upper = LogKey(p.partition, limit);
+  Status Scan(int64_t limit, size_t max_records, std::vector<LogRecord>* out) {
+    const std::string upper = LogKey(limit);
     rocksdb::Slice upper_slice(upper);
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(
-        impl_->db->NewIterator(ro, impl_->cf[kLogCf]));
-    for (it->Seek(LogKey(p.partition, p.offset)); it->Valid() && out->size() < max_records;
-         it->Next()) {
-      const int64_t offset = static_cast<int64_t>(GetBE(it->key().ToStringView(), 4, 8));
-      if (offset != p.offset) {
-        return Status::Corruption(
-            fmt::format("partition {} has a gap at offset {} (next is {})", p.partition, p.offset, offset));
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kLogCf]));
+    for (it->Seek(LogKey(cursor_)); it->Valid() && out->size() < max_records; it->Next()) {
+      const int64_t offset = static_cast<int64_t>(GetBE(it->key().ToStringView(), 0, 8));
+      const std::string_view value = it->value().ToStringView();
+      cursor_ = offset + 1;
+      if (value.size() < kLogValuePrefix) {
+        return Status::Corruption(fmt::format("log entry at offset {} is damaged", offset));
       }
-      out->push_back(LogRecord{p, it->value().ToString()});
-      ++p.offset;
+      const auto p = static_cast<int32_t>(GetBE(value, 0, 4));
+      if (p < 0 || p >= impl_->partitions || owned_[p] < 0 || offset < from_[p]) continue;
+      if (stop_ && offset >= (*stop_)[p]) continue;
+      out->push_back(LogRecord{{p, offset}, std::string(value.substr(kLogValuePrefix))});
     }
     BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read event log"));
-    if (p.offset < limit && out->size() < max_records) {
-      return Status::Corruption(
-          fmt::format("partition {} ends at offset {}, before {}", p.partition, p.offset, limit));
-    }
+    if (out->size() < max_records) cursor_ = std::max(cursor_, limit);
     return Status::Ok();
   }
 
   std::shared_ptr<EmbeddedLog::Impl> impl_;
-  std::vector<Position> pos_;
-  std::optional<std::vector<int64_t>> stop_;
-  size_t next_ = 0;
+  std::vector<Position> start_;
+  std::vector<int> owned_;       // partition -> index in start_, or -1
+  std::vector<int64_t> from_;    // partition -> first offset to return
+  std::optional<std::vector<int64_t>> stop_;  // partition -> end offset
+  int64_t stop_all_ = 0;
+  int64_t cursor_ = 0;
 };
 
 }  // namespace

@@ -4,11 +4,23 @@
 //
 // Layout (column families):
 //   default    format version and partition count
-//   log        [partition u32 BE][offset u64 BE] -> encoded event
+//   log        [offset u64 BE] -> [partition u32 BE][encoded event]
 //   incidents  [incident id][0x00][sequence u64 BE] -> [partition u32][offset u64][hash 32]
-// The last index entry of an incident is its head (sequence and hash).
-// One append is one WriteBatch over both, written with the WAL synced,
-// so after a crash an append is either wholly there or not at all.
+//              and 0xff"indexed-through" -> the offset the index covers
+//
+// One offset sequence spans all partitions, so every append lands at the end
+// of the key space (as in an append-only file) and the log has a total order:
+// append order. Within a partition offsets grow but are not dense; readers
+// keep only their partitions' records.
+//
+// An append is one WriteBatch to the log, written with the WAL synced, so
+// after a crash an append is either wholly there or not at all. The
+// incidents index (history by id, and each incident's head: the last
+// sequence and hash) is written just behind it by an indexer thread, without
+// WAL: the log is the truth, and on open whatever the index lacks is indexed
+// again from the log. Head() and ReadIncident() wait for the index to catch
+// up with what was appended before them; appends validate against an
+// in-memory cache of heads that covers every incident not yet indexed.
 //
 // Group commit, as in LevelDB's DBImpl::Write: concurrent appenders queue; the
 // one at the front validates the queued appends, writes them as one synced

@@ -76,12 +76,15 @@ awk 'NR==3{held=$0; next} NR==4{print; print held; next} {print}' "$W/before.jso
 refuses "swapped lines refused" "line 3 refused" "$B" import --data "$W/e" "$W/swapped.jsonl"
 
 # Tampered storage: verify names the first bad event and its position.
-cp -r "$W/b" "$W/f"; "$TAMPER" "$W/f" flip 0 1
-refuses "flipped byte detected" "verify failed: position 0:1" "$B" replay --data "$W/f" --verify
-cp -r "$W/b" "$W/g"; "$TAMPER" "$W/g" delete 0 1
-refuses "deleted event detected" "verify failed.*partition 0 has a gap at offset 1" "$B" replay --data "$W/g" --verify
-cp -r "$W/b" "$W/h"; "$TAMPER" "$W/h" swap 0 0 1
-refuses "swapped events detected" "verify failed: position 0:0" "$B" replay --data "$W/h" --verify
+# (Offsets 0..4 are the first incident's five events, in order.)
+cp -r "$W/b" "$W/f"; "$TAMPER" "$W/f" flip 1
+refuses "flipped byte detected" "verify failed: position [0-9]*:1:" "$B" replay --data "$W/f" --verify
+cp -r "$W/b" "$W/g"; "$TAMPER" "$W/g" delete 1
+refuses "deleted event detected" "verify failed: position [0-9]*:2: .*event 3: expected sequence 2" "$B" replay --data "$W/g" --verify
+cp -r "$W/b" "$W/h"; "$TAMPER" "$W/h" swap 0 1
+refuses "swapped events detected" "verify failed: position [0-9]*:0: .*expected sequence 1" "$B" replay --data "$W/h" --verify
+cp -r "$W/b" "$W/t"; "$TAMPER" "$W/t" delete 4
+refuses "deleted last event detected" "ends at event 4 in the log but its head records event 5" "$B" replay --data "$W/t" --verify
 
 # One incident, and states as of a time.
 check "replay one incident" "$B" replay --data "$W/a" --incident 411621-20211106-0001

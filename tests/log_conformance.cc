@@ -30,12 +30,6 @@ std::vector<LogRecord> ReadAll(EventLog& log) {
   }
 }
 
-int64_t Total(const std::vector<int64_t>& ends) {
-  int64_t t = 0;
-  for (int64_t e : ends) t += e;
-  return t;
-}
-
 TEST_P(LogConformanceTest, AppendsAndReadsBackInOrder) {
   auto log = harness_->NewLog(4);
   ASSERT_EQ(log->partitions(), 4);
@@ -48,9 +42,10 @@ TEST_P(LogConformanceTest, AppendsAndReadsBackInOrder) {
   ASSERT_EQ(pa->size(), 5u);
   for (size_t i = 0; i < pa->size(); ++i) {
     EXPECT_EQ((*pa)[i].partition, log->PartitionOf("411681-20211008-0001"));
-    if (i > 0) EXPECT_EQ((*pa)[i].offset, (*pa)[i - 1].offset + 1);
+    // Offsets grow within a partition; they need not be dense (Kafka's
+    // transaction markers take offsets too).
+    if (i > 0) EXPECT_GT((*pa)[i].offset, (*pa)[i - 1].offset);
   }
-  EXPECT_EQ(Total(log->EndOffsets().value()), 8);
 
   auto all = ReadAll(*log);
   ASSERT_EQ(all.size(), 8u);
@@ -204,7 +199,7 @@ TEST_P(LogConformanceTest, ReaderBlocksUntilAnAppendWakesIt) {
   EXPECT_LT(waited, 10s) << "woken by the append, not by the timeout";
   EXPECT_EQ(got[0].bytes, chain[0].bytes());
   const auto pos = (*reader)->positions();
-  EXPECT_EQ(pos[log->PartitionOf("late")].offset, 2);
+  EXPECT_GT(pos[log->PartitionOf("late")].offset, got[1].position.offset);
 }
 
 TEST_P(LogConformanceTest, ReaderStopsAtEndAndStartsAtPositions) {
@@ -228,10 +223,15 @@ TEST_P(LogConformanceTest, ReaderStopsAtEndAndStartsAtPositions) {
   }
   EXPECT_EQ(n, 24u);
 
-  // One partition from an offset.
+  // One partition from its second record on.
   const int32_t p = log->PartitionOf("s0");
+  std::vector<int64_t> offsets;
+  for (const auto& r : ReadAll(*log)) {
+    if (r.position.partition == p) offsets.push_back(r.position.offset);
+  }
+  ASSERT_GE(offsets.size(), 2u);
   ReaderOptions from;
-  from.start = {Position{p, 1}};
+  from.start = {Position{p, offsets[1]}};
   from.stop_at = std::vector<int64_t>{ends[p]};
   auto one = log->NewReader(from);
   ASSERT_TRUE(one.ok());
@@ -241,11 +241,14 @@ TEST_P(LogConformanceTest, ReaderStopsAtEndAndStartsAtPositions) {
     if (!batch.ok()) break;
     for (const auto& r : *batch) {
       EXPECT_EQ(r.position.partition, p);
-      EXPECT_GE(r.position.offset, 1);
+      EXPECT_GE(r.position.offset, offsets[1]);
       ++m;
     }
   }
-  EXPECT_EQ(m, static_cast<size_t>(ends[p] - 1));
+  // Everything of p up to the end read at the start: s0..s11 but not after-the-end.
+  size_t want = 0;
+  for (int64_t o : offsets) want += o >= offsets[1] && o < ends[p];
+  EXPECT_EQ(m, want);
 
   ReaderOptions bad;
   bad.start = {Position{99, 0}};
@@ -260,7 +263,7 @@ TEST_P(LogConformanceTest, SurvivesReopen) {
   log = harness_->Reopen();
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->partitions(), 4);
-  EXPECT_EQ(Total(log->EndOffsets().value()), 4);
+  EXPECT_EQ(ReadAll(*log).size(), 4u);
   EXPECT_EQ(log->Head("kept").value().sequence, 4u);
   auto more = SealedChain("kept", 1, 5, std::string(chain[3].hash()));
   EXPECT_TRUE(log->Append(more).ok());

@@ -1,9 +1,9 @@
 // tamper_tool: alters an embedded log's stored bytes behind blotter's back,
 // as an attacker with disk access would, for the tamper-detection tests.
 //
-//   tamper_tool DIR flip PARTITION OFFSET        change one byte of an event
-//   tamper_tool DIR delete PARTITION OFFSET      remove an event
-//   tamper_tool DIR swap PARTITION OFFSET OFFSET exchange two events
+//   tamper_tool DIR flip OFFSET          change one byte of an event
+//   tamper_tool DIR delete OFFSET        remove an event
+//   tamper_tool DIR swap OFFSET OFFSET   exchange two events
 
 #include <cstdio>
 #include <memory>
@@ -14,9 +14,8 @@
 
 namespace {
 
-std::string Key(int partition, long long offset) {
+std::string Key(long long offset) {
   std::string k;
-  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>((partition >> (8 * i)) & 0xff));
   for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((offset >> (8 * i)) & 0xff));
   return k;
 }
@@ -29,10 +28,9 @@ int Die(const std::string& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 5) return Die("usage: DIR flip|delete|swap PARTITION OFFSET [OFFSET]");
+  if (argc < 4) return Die("usage: DIR flip|delete|swap OFFSET [OFFSET]");
   const std::string dir = argv[1], op = argv[2];
-  const int p = std::stoi(argv[3]);
-  const long long o = std::stoll(argv[4]);
+  const long long o = std::stoll(argv[3]);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : {"default", "log", "incidents"}) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> h;
@@ -41,20 +39,20 @@ int main(int argc, char** argv) {
   if (!s.ok()) return Die(s.ToString());
   std::unique_ptr<rocksdb::DB> db(raw);
   std::string v;
-  s = db->Get(rocksdb::ReadOptions(), h[1], Key(p, o), &v);
+  s = db->Get(rocksdb::ReadOptions(), h[1], Key(o), &v);
   if (!s.ok()) return Die("no event at that position");
   if (op == "flip") {
     v[v.size() / 2] = static_cast<char>(v[v.size() / 2] ^ 0x01);
-    s = db->Put(rocksdb::WriteOptions(), h[1], Key(p, o), v);
+    s = db->Put(rocksdb::WriteOptions(), h[1], Key(o), v);
   } else if (op == "delete") {
-    s = db->Delete(rocksdb::WriteOptions(), h[1], Key(p, o));
-  } else if (op == "swap" && argc > 5) {
-    const long long o2 = std::stoll(argv[5]);
+    s = db->Delete(rocksdb::WriteOptions(), h[1], Key(o));
+  } else if (op == "swap" && argc > 4) {
+    const long long o2 = std::stoll(argv[4]);
     std::string v2;
-    s = db->Get(rocksdb::ReadOptions(), h[1], Key(p, o2), &v2);
+    s = db->Get(rocksdb::ReadOptions(), h[1], Key(o2), &v2);
     if (!s.ok()) return Die("no event at the second position");
-    s = db->Put(rocksdb::WriteOptions(), h[1], Key(p, o), v2);
-    if (s.ok()) s = db->Put(rocksdb::WriteOptions(), h[1], Key(p, o2), v);
+    s = db->Put(rocksdb::WriteOptions(), h[1], Key(o), v2);
+    if (s.ok()) s = db->Put(rocksdb::WriteOptions(), h[1], Key(o2), v);
   } else {
     return Die("unknown operation " + op);
   }
