@@ -1,5 +1,10 @@
 #include "events/embedded_log.h"
 
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <array>
 #include <deque>
@@ -126,6 +131,41 @@ struct EmbeddedLog::Impl {
   int64_t end = 0;                    // next offset, published; guarded by mu
   uint64_t generation = 0;            // bumped on every publish; guarded by mu
   bool closed = false;                // guarded by mu
+
+  // Follower mode: a secondary instance, woken by inotify.
+  bool follower = false;
+  std::string secondary_dir;
+  int inotify_fd = -1;
+
+  // Catches up with the primary and publishes any new end.
+  Status CatchUp() {
+    BLOTTER_RETURN_IF_ERROR(FromRocks(db->TryCatchUpWithPrimary(), "follow event log"));
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[kLogCf]));
+    it->SeekToLast();
+    BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "follow event log"));
+    const int64_t last =
+        it->Valid() ? static_cast<int64_t>(GetBE(it->key().ToStringView(), 0, 8)) + 1 : 0;
+    std::lock_guard l(mu);
+    if (last > end) {
+      end = last;
+      ++generation;
+    }
+    return Status::Ok();
+  }
+
+  // Follower: waits until the directory changes or the deadline, then catches up.
+  Status WaitForPrimary(std::chrono::steady_clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd pfd{inotify_fd, POLLIN, 0};
+    const int n = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (n > 0) {
+      char buf[4096];
+      while (::read(inotify_fd, buf, sizeof buf) > 0) {
+      }
+    }
+    return CatchUp();
+  }
   std::condition_variable readers_cv;
 
   // Used only by the group leader, one at a time (ordered through mu). Holds
@@ -253,6 +293,12 @@ struct EmbeddedLog::Impl {
       if (h) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     }
     if (db) db->Close().PermitUncheckedError();
+    db.reset();
+    if (inotify_fd >= 0) ::close(inotify_fd);
+    if (!secondary_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(secondary_dir, ec);
+    }
   }
 
   // The last indexed event of an incident.
@@ -448,7 +494,11 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
     cfs.emplace_back(kCfNames[i], o);
   }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, cfs, &impl->cf, &raw);
+  rocksdb::Status s;
+  if (options.follower) {
+    return OpenFollower(std::move(impl), dir, db_options, cfs);
+  }
+  s = rocksdb::DB::Open(db_options, dir, cfs, &impl->cf, &raw);
   if (!s.ok()) {
     if (s.ToString().find("LOCK") != std::string::npos) {
       return Status::Busy(fmt::format(
@@ -502,9 +552,41 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
 }
 
+Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::OpenFollower(
+    std::shared_ptr<Impl> impl, const std::string& dir, const rocksdb::DBOptions& base,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs) {
+  rocksdb::DBOptions db_options = base;
+  db_options.create_if_missing = false;
+  db_options.max_open_files = -1;
+  std::string tmpl = (std::filesystem::temp_directory_path() / "blotter-follower-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) return Status::IOError("cannot make a follower directory");
+  impl->secondary_dir = tmpl;
+  impl->follower = true;
+  rocksdb::DB* raw = nullptr;
+  BLOTTER_RETURN_IF_ERROR(FromRocks(
+      rocksdb::DB::OpenAsSecondary(db_options, dir, impl->secondary_dir, cfs, &impl->cf, &raw),
+      fmt::format("follow event log {}", dir)));
+  impl->db.reset(raw);
+  std::string stored;
+  BLOTTER_RETURN_IF_ERROR(FromRocks(
+      impl->db->Get(rocksdb::ReadOptions(), impl->cf[kDefaultCf], kPartitionsKey, &stored),
+      "read event log metadata"));
+  impl->partitions = std::stoi(stored);
+  impl->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (impl->inotify_fd < 0 ||
+      inotify_add_watch(impl->inotify_fd, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+    return Status::IOError(fmt::format("cannot watch {} for appends", dir));
+  }
+  BLOTTER_RETURN_IF_ERROR(impl->CatchUp());
+  return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
+}
+
 Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> events) {
   if (events.empty()) return std::vector<Position>{};
   Impl& d = *impl_;
+  if (d.follower) {
+    return Status::FailedPrecondition("this is a read-only follower; the writer appends");
+  }
   AppendWriter w;
   w.events = events;
   for (const auto& e : events) w.bytes += e.bytes().size();
@@ -598,7 +680,15 @@ Result<std::vector<int64_t>> EmbeddedLog::EndOffsets() {
   return std::vector<int64_t>(impl_->partitions, impl_->end);
 }
 
+namespace {
+Status NotOnFollower() {
+  return Status::FailedPrecondition(
+      "history by incident needs the writer's index; the log is open in another process");
+}
+}  // namespace
+
 Result<IncidentHead> EmbeddedLog::Head(std::string_view incident_id) {
+  if (impl_->follower) return NotOnFollower();
   BLOTTER_RETURN_IF_ERROR(impl_->WaitIndexedAll());
   return impl_->ReadHead(incident_id);
 }
@@ -606,6 +696,7 @@ Result<IncidentHead> EmbeddedLog::Head(std::string_view incident_id) {
 Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incident_id) {
   Impl& d = *impl_;
   std::vector<LogRecord> out;
+  if (d.follower) return NotOnFollower();
   if (incident_id.empty() || incident_id.find('\0') != std::string_view::npos) return out;
   BLOTTER_RETURN_IF_ERROR(d.WaitIndexedAll());
   std::string prefix(incident_id);
@@ -701,6 +792,11 @@ class EmbeddedReader final : public LogReader {
         continue;
       }
       if (stop_ && cursor_ >= stop_all_) return Status::EndOfStream();
+      if (impl_->follower) {
+        if (std::chrono::steady_clock::now() >= deadline) return out;
+        BLOTTER_RETURN_IF_ERROR(impl_->WaitForPrimary(deadline));
+        continue;
+      }
       std::unique_lock l(impl_->mu);
       const bool woken = impl_->readers_cv.wait_until(l, deadline, [&] {
         return impl_->closed || impl_->generation != generation;

@@ -30,8 +30,14 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "events/event_log.h"
+
+namespace rocksdb {
+struct DBOptions;
+struct ColumnFamilyDescriptor;
+}  // namespace rocksdb
 
 namespace blotter {
 
@@ -49,6 +55,11 @@ struct EmbeddedLogOptions {
   size_t max_group_bytes = 8 << 20;
   // Incident heads kept in memory to check sequences without a read.
   size_t head_cache_entries = 1 << 20;
+  // Open read-only beside the process that has the log open, following its
+  // appends (a RocksDB secondary instance; readers wake on inotify events of
+  // the directory, no sleep-polling). Appends, Head and ReadIncident answer
+  // kFailedPrecondition: history by id needs the writer's index.
+  bool follower = false;
 };
 
 class EmbeddedLog final : public EventLog {
@@ -74,6 +85,9 @@ class EmbeddedLog final : public EventLog {
 
  private:
   explicit EmbeddedLog(std::shared_ptr<Impl> impl);
+  static Result<std::unique_ptr<EmbeddedLog>> OpenFollower(
+      std::shared_ptr<Impl> impl, const std::string& dir, const rocksdb::DBOptions& options,
+      const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs);
   std::shared_ptr<Impl> impl_;
 };
 

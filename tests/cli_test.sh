@@ -113,6 +113,25 @@ for sub in submit import replay tail bench simulate project query report link ev
 done
 refuses "pending subcommand says so" "not available yet" "$B" report
 
+# tail follows appends made by another process (read-only beside the writer).
+mkfifo "$W/wfifo"
+"$B" submit --data "$W/live" "$W/wfifo" >/dev/null 2>&1 &
+writer=$!
+exec 7>"$W/wfifo"
+sleep 0.5
+timeout 30 "$B" tail --data "$W/live" --from-start --max-events 66 >"$W/tail.jsonl" 2>"$W/tail.err" &
+tailer=$!
+sleep 0.5
+head -30 "$SEED" >&7
+sleep 0.5
+tail -n +31 "$SEED" >&7
+wait $tailer
+expect "tail followed the other process" test "$(lines "$W/tail.jsonl")" = 66
+exec 7>&-
+wait $writer
+"$B" replay --data "$W/live" >"$W/live.jsonl"
+expect "tail printed what replay prints" cmp "$W/live.jsonl" "$W/tail.jsonl"
+
 # A second process on the same data directory gets a clear error.
 mkfifo "$W/fifo"
 "$B" submit --data "$W/a" "$W/fifo" >/dev/null 2>&1 &

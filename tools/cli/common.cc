@@ -21,7 +21,7 @@ void AddLogOptions(CLI::App* app, LogOptions* o) {
   app->add_option("--topic-prefix", o->topic_prefix, "Kafka topic prefix")->capture_default_str();
 }
 
-Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& o, bool create) {
+Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& o, bool create, bool follow_if_busy) {
   if (!o.kafka.empty()) {
     return Status::Unavailable(
         "the Kafka backend is not in this build yet; use the embedded log (--data)");
@@ -29,8 +29,13 @@ Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& o, bool create) {
   EmbeddedLogOptions eo;
   eo.partitions = o.partitions;
   eo.create_if_missing = create;
-  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedLog> log, EmbeddedLog::Open(o.data_dir, eo));
-  return std::unique_ptr<EventLog>(std::move(log));
+  auto log = EmbeddedLog::Open(o.data_dir, eo);
+  if (!log.ok() && log.status().code() == StatusCode::kBusy && follow_if_busy) {
+    eo.follower = true;
+    log = EmbeddedLog::Open(o.data_dir, eo);
+  }
+  if (!log.ok()) return log.status();
+  return std::unique_ptr<EventLog>(std::move(log).value());
 }
 
 int Fail(std::string_view command, const Status& status) {

@@ -28,7 +28,10 @@ struct LogOptions {
 void AddLogOptions(CLI::App* app, LogOptions* options);
 
 // Opens the log the options name. `create`: a new embedded log may be made.
-Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool create);
+// `follow_if_busy`: when another process has the embedded log open, open it
+// read-only beside that process, following its appends.
+Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool create,
+                                          bool follow_if_busy = false);
 
 // Prints "blotter <command>: <message>" on stderr and returns exit code 1.
 int Fail(std::string_view command, const Status& status);

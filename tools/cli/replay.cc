@@ -39,7 +39,9 @@ int Verify(EventLog& log, const ReplayOptions& o) {
 }
 
 int Run(const ReplayOptions& o) {
-  auto log = OpenLog(o.log, /*create=*/false);
+  // While a writer runs, the whole log can still be read beside it.
+  auto log = OpenLog(o.log, /*create=*/false,
+                     /*follow_if_busy=*/o.incident.empty() && !o.verify);
   if (!log.ok()) return Fail("replay", log.status());
   if (o.verify) return Verify(**log, o);
 

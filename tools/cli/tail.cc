@@ -39,7 +39,7 @@ Result<std::vector<Position>> StartPositions(EventLog& log, const TailOptions& o
 }
 
 int Run(const TailOptions& o) {
-  auto log = OpenLog(o.log, /*create=*/false);
+  auto log = OpenLog(o.log, /*create=*/false, /*follow_if_busy=*/true);
   if (!log.ok()) return Fail("tail", log.status());
   auto start = StartPositions(**log, o);
   if (!start.ok()) return Fail("tail", start.status());
