@@ -22,6 +22,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "events/group_commit.h"
 #include "events/hash_chain.h"
 
 namespace blotter {
@@ -109,25 +110,15 @@ struct CachedHead {
 
 }  // namespace
 
-// One queued Append. Lives on its caller's stack until done.
-struct AppendWriter {
-  std::span<const EncodedEvent> events;
-  size_t bytes = 0;
-  Status status;
-  std::vector<Position> positions;
-  bool done = false;
-  std::condition_variable cv;
-};
-
 struct EmbeddedLog::Impl {
   std::string dir;
   EmbeddedLogOptions options;
+  std::unique_ptr<GroupCommitter> committer;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cf;
   int32_t partitions = 0;
 
   std::mutex mu;
-  std::deque<AppendWriter*> writers;  // guarded by mu
   int64_t end = 0;                    // next offset, published; guarded by mu
   uint64_t generation = 0;            // bumped on every publish; guarded by mu
   bool closed = false;                // guarded by mu
@@ -180,7 +171,7 @@ struct EmbeddedLog::Impl {
     std::string id;
     uint64_t sequence;
     Position position;
-    std::string hash;
+    std::array<char, kHashSize> hash;
   };
   std::mutex index_mu;
   std::condition_variable index_cv;
@@ -208,7 +199,8 @@ struct EmbeddedLog::Impl {
     rocksdb::WriteBatch b;
     int64_t through = 0;
     for (const auto& e : entries) {
-      b.Put(cf[kIncidentsCf], IncidentKey(e.id, e.sequence), IndexValue(e.position, e.hash));
+      b.Put(cf[kIncidentsCf], IncidentKey(e.id, e.sequence),
+            IndexValue(e.position, std::string_view(e.hash.data(), kHashSize)));
       through = std::max(through, e.position.offset + 1);
     }
     b.Put(cf[kIncidentsCf], IndexedKey(), std::to_string(through));
@@ -273,9 +265,9 @@ struct EmbeddedLog::Impl {
                          static_cast<int64_t>(GetBE(it->key().ToStringView(), 0, 8))};
       auto e = DecodeEvent(value.substr(kLogValuePrefix));
       if (!e.ok()) continue;  // replay --verify names it; the index skips it
-      entries.push_back(IndexEntry{
-          (*e)->incident_id()->str(), (*e)->sequence(), pos,
-          std::string(reinterpret_cast<const char*>((*e)->hash()->data()), kHashSize)});
+      IndexEntry entry{(*e)->incident_id()->str(), (*e)->sequence(), pos, {}};
+      std::copy_n(reinterpret_cast<const char*>((*e)->hash()->data()), kHashSize, entry.hash.begin());
+      entries.push_back(std::move(entry));
       if (entries.size() >= 65536) {
         BLOTTER_RETURN_IF_ERROR(WriteIndex(entries));
         entries.clear();
@@ -323,11 +315,11 @@ struct EmbeddedLog::Impl {
   // lookups): for an event with sequence s, index entry s must be absent and
   // s-1 present. Incidents where that does not hold are left out; Stage then
   // reads their true head and reports the conflict.
-  Status Prefetch(const std::vector<AppendWriter*>& group) {
+  Status Prefetch(std::span<PendingAppend* const> group) {
     std::vector<std::string> keys;
     std::vector<std::pair<std::string_view, uint64_t>> wanted;  // id, sequence
     std::unordered_set<std::string_view> seen;
-    for (const AppendWriter* w : group) {
+    for (const PendingAppend* w : group) {
       for (const EncodedEvent& e : w->events) {
         const std::string_view id = e.incident_id();
         if (head_cache.find(id) != head_cache.end() || !seen.insert(id).second) continue;
@@ -370,7 +362,7 @@ struct EmbeddedLog::Impl {
   // Validates one appender's events against head_cache and adds them to
   // `batch`, updating head_cache as it goes. On error it leaves batch, cache
   // and ends as they were.
-  Status Stage(AppendWriter* w, rocksdb::WriteBatch* batch, int64_t* next) {
+  Status Stage(PendingAppend* w, rocksdb::WriteBatch* batch, int64_t* next) {
     struct Undo {
       CachedHead* head;      // entry changed
       CachedHead before;
@@ -435,6 +427,62 @@ struct EmbeddedLog::Impl {
     batch->PopSavePoint().PermitUncheckedError();
     return Status::Ok();
   }
+
+  // Commits a group of appends as one synced write (the group leader only).
+  void Commit(std::span<PendingAppend* const> group) {
+    int64_t next;
+    bool is_closed;
+    {
+      std::lock_guard l(mu);
+      next = end;
+      is_closed = closed;
+    }
+    const int64_t end_before_group = next;
+    if (head_cache.size() > options.head_cache_entries) {
+      // Entries may go only once their incidents are indexed.
+      if (WaitIndexed(next).ok()) head_cache.clear();
+    }
+    rocksdb::WriteBatch batch;
+    bool any = false;
+    const Status prefetched = is_closed ? Status::Unavailable("event log is closed") : Prefetch(group);
+    for (PendingAppend* x : group) {
+      x->status = !prefetched.ok() ? prefetched : Stage(x, &batch, &next);
+      any = any || x->status.ok();
+    }
+    if (!any) return;
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    const Status written = FromRocks(db->Write(wo, &batch), "append to event log");
+    if (!written.ok()) {
+      for (PendingAppend* x : group) {
+        if (x->status.ok()) x->status = written;
+        x->positions.clear();
+      }
+      // The cache now holds heads that never reached the log: start afresh
+      // from the index once it covers everything before this group.
+      if (WaitIndexed(end_before_group).ok()) head_cache.clear();
+      return;
+    }
+    {
+      std::unique_lock il(index_mu);
+      for (const PendingAppend* x : group) {
+        if (!x->status.ok()) continue;
+        for (size_t i = 0; i < x->events.size(); ++i) {
+          const EncodedEvent& e = x->events[i];
+          IndexEntry& entry = index_queue.emplace_back(
+              IndexEntry{std::string(e.incident_id()), e.sequence(), x->positions[i], {}});
+          std::copy_n(e.hash().data(), kHashSize, entry.hash.begin());
+        }
+      }
+      index_cv.notify_all();
+      // Back-pressure: the index may lag, but not without bound.
+      index_cv.wait(il, [&] { return index_queue.size() < kMaxIndexQueue || !index_status.ok(); });
+    }
+    std::lock_guard l(mu);
+    end = next;
+    ++generation;
+    readers_cv.notify_all();
+  }
 };
 
 EmbeddedLog::EmbeddedLog(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -469,6 +517,7 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   auto impl = std::make_shared<Impl>();
   impl->dir = dir;
   impl->options = options;
+  impl->committer = std::make_unique<GroupCommitter>(options.max_group_bytes);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -490,6 +539,10 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
     }
     if (i == kIncidentsCf) {
       o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bloom));
+      // Most lookups ask whether a new incident exists: let a bloom filter
+      // answer "no" in the memtable too.
+      o.memtable_whole_key_filtering = true;
+      o.memtable_prefix_bloom_size_ratio = 0.05;
     }
     cfs.emplace_back(kCfNames[i], o);
   }
@@ -583,94 +636,12 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::OpenFollower(
 
 Result<std::vector<Position>> EmbeddedLog::Append(std::span<const EncodedEvent> events) {
   if (events.empty()) return std::vector<Position>{};
-  Impl& d = *impl_;
-  if (d.follower) {
+  if (impl_->follower) {
     return Status::FailedPrecondition("this is a read-only follower; the writer appends");
   }
-  AppendWriter w;
-  w.events = events;
-  for (const auto& e : events) w.bytes += e.bytes().size();
-
-  std::unique_lock l(d.mu);
-  if (d.closed) return Status::Unavailable("event log is closed");
-  d.writers.push_back(&w);
-  while (!w.done && &w != d.writers.front()) w.cv.wait(l);
-  if (w.done) {
-    if (!w.status.ok()) return w.status;
-    return std::move(w.positions);
-  }
-
-  // This appender leads a group: everything queued behind it, up to a size.
-  std::vector<AppendWriter*> group;
-  size_t bytes = 0;
-  for (AppendWriter* x : d.writers) {
-    if (!group.empty() && bytes + x->bytes > d.options.max_group_bytes) break;
-    group.push_back(x);
-    bytes += x->bytes;
-  }
-  int64_t next = d.end;
-  const int64_t end_before_group = next;
-  const bool closed = d.closed;
-  l.unlock();
-
-  rocksdb::WriteBatch batch;
-  bool any = false;
-  if (d.head_cache.size() > d.options.head_cache_entries) {
-    // Entries may go only once their incidents are indexed.
-    Status st = d.WaitIndexed(next);
-    if (st.ok()) d.head_cache.clear();
-  }
-  const Status prefetched = closed ? Status::Unavailable("event log is closed") : d.Prefetch(group);
-  for (AppendWriter* x : group) {
-    x->status = !prefetched.ok() ? prefetched : d.Stage(x, &batch, &next);
-    if (!x->status.ok()) x->positions.clear();
-    any = any || x->status.ok();
-  }
-  Status written;
-  if (any) {
-    rocksdb::WriteOptions wo;
-    wo.sync = d.options.sync;
-    written = FromRocks(d.db->Write(wo, &batch), "append to event log");
-    if (!written.ok()) {
-      // The cache now holds heads that never reached the log: start afresh
-      // from the index once it covers everything before this group.
-      if (d.WaitIndexed(end_before_group).ok()) d.head_cache.clear();
-    } else {
-      std::unique_lock il(d.index_mu);
-      for (const AppendWriter* x : group) {
-        if (!x->status.ok()) continue;
-        for (size_t i = 0; i < x->events.size(); ++i) {
-          const EncodedEvent& e = x->events[i];
-          d.index_queue.push_back(Impl::IndexEntry{std::string(e.incident_id()), e.sequence(),
-                                                   x->positions[i], std::string(e.hash())});
-        }
-      }
-      d.index_cv.notify_all();
-      // Back-pressure: the index may lag, but not without bound.
-      d.index_cv.wait(il, [&] {
-        return d.index_queue.size() < Impl::kMaxIndexQueue || !d.index_status.ok();
-      });
-    }
-  }
-
-  l.lock();
-  if (any && written.ok()) {
-    d.end = next;
-    ++d.generation;
-    d.readers_cv.notify_all();
-  }
-  for (AppendWriter* x : group) {
-    d.writers.pop_front();
-    if (!written.ok() && x->status.ok()) {
-      x->status = written;
-      x->positions.clear();
-    }
-    x->done = true;
-    if (x != &w) x->cv.notify_one();
-  }
-  if (!d.writers.empty()) d.writers.front()->cv.notify_one();
-  if (!w.status.ok()) return w.status;
-  return std::move(w.positions);
+  Impl* d = impl_.get();
+  return d->committer->Append(events,
+                              [d](std::span<PendingAppend* const> group) { d->Commit(group); });
 }
 
 Result<std::vector<int64_t>> EmbeddedLog::EndOffsets() {
