@@ -23,6 +23,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "events/group_commit.h"
+#include "events/head_tracker.h"
 #include "events/hash_chain.h"
 
 namespace blotter {
@@ -87,27 +88,6 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status::IOError(m);
 }
 
-// String-keyed hash map that finds by string_view without allocating.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-
-// An incident's last sequence and hash, without heap allocation.
-struct CachedHead {
-  uint64_t sequence = 0;
-  std::array<char, kHashSize> hash{};
-  std::string_view hash_view() const { return {hash.data(), hash.size()}; }
-  static CachedHead Of(uint64_t sequence, std::string_view h) {
-    CachedHead out;
-    out.sequence = sequence;
-    std::copy_n(h.data(), kHashSize, out.hash.begin());
-    return out;
-  }
-};
-
 }  // namespace
 
 struct EmbeddedLog::Impl {
@@ -162,7 +142,7 @@ struct EmbeddedLog::Impl {
   // Used only by the group leader, one at a time (ordered through mu). Holds
   // every incident with events not yet indexed, so validation never needs
   // the index for them.
-  StringMap<CachedHead> head_cache;
+  HeadTracker head_cache;
 
   // The incidents index is written behind the log by the indexer thread, so
   // an append costs one synced write to the log alone. The log is the truth:
@@ -322,7 +302,7 @@ struct EmbeddedLog::Impl {
     for (const PendingAppend* w : group) {
       for (const EncodedEvent& e : w->events) {
         const std::string_view id = e.incident_id();
-        if (head_cache.find(id) != head_cache.end() || !seen.insert(id).second) continue;
+        if (head_cache.Contains(id) || !seen.insert(id).second) continue;
         wanted.emplace_back(id, e.sequence());
         keys.push_back(IncidentKey(id, e.sequence()));
         keys.push_back(e.sequence() > 1 ? IncidentKey(id, e.sequence() - 1) : std::string());
@@ -343,15 +323,14 @@ struct EmbeddedLog::Impl {
       }
       const uint64_t seq = wanted[i].second;
       if (seq <= 1) {
-        head_cache.emplace(std::string(wanted[i].first), CachedHead::Of(0, GenesisHash()));
+        head_cache.Set(wanted[i].first, 0, GenesisHash());
       } else if (before.ok()) {
         const rocksdb::PinnableSlice& v = values[2 * i + 1];
         if (v.size() != kIndexValueSize) {
           return Status::Corruption(
               fmt::format("index entry of incident {} is damaged", wanted[i].first));
         }
-        head_cache.emplace(std::string(wanted[i].first),
-                           CachedHead::Of(seq - 1, std::string_view(v.data() + 12, kHashSize)));
+        head_cache.Set(wanted[i].first, seq - 1, std::string_view(v.data() + 12, kHashSize));
       } else if (!before.IsNotFound()) {
         return FromRocks(before, "read incident index");
       }
@@ -362,56 +341,16 @@ struct EmbeddedLog::Impl {
   // Validates one appender's events against head_cache and adds them to
   // `batch`, updating head_cache as it goes. On error it leaves batch, cache
   // and ends as they were.
-  Status Stage(PendingAppend* w, rocksdb::WriteBatch* batch, int64_t* next) {
-    struct Undo {
-      CachedHead* head;      // entry changed
-      CachedHead before;
-      std::string_view id;   // set when the entry was created here
-    };
-    std::vector<Undo> undo;
-    undo.reserve(w->events.size());
-    batch->SetSavePoint();
-    const int64_t next_before = *next;
-    auto fail = [&](Status st) {
-      for (auto u = undo.rbegin(); u != undo.rend(); ++u) {
-        if (!u->id.empty()) {
-          head_cache.erase(head_cache.find(u->id));
-        } else {
-          *u->head = u->before;
-        }
-      }
-      batch->RollbackToSavePoint().PermitUncheckedError();
-      *next = next_before;
-      w->positions.clear();
-      return st;
-    };
+  // Validates one appender's events and adds them to `batch`. On error it
+  // leaves batch, cache and `next` as they were.
+  Status Stage(PendingAppend* w, rocksdb::WriteBatch* batch, int64_t* next,
+               HeadTracker::Undo* undo) {
+    // Prefetch saw a conflict for incidents it did not cache: report the true head.
+    BLOTTER_RETURN_IF_ERROR(head_cache.Advance(
+        w->events, [this](std::string_view id) { return ReadHead(id); }, undo));
     w->positions.reserve(w->events.size());
     for (const EncodedEvent& e : w->events) {
-      const std::string_view id = e.incident_id();
-      if (id.find('\0') != std::string_view::npos || static_cast<uint8_t>(id[0]) == 0xff) {
-        return fail(Status::InvalidArgument("incident id contains a NUL or 0xff byte"));
-      }
-      CachedHead* head;
-      if (auto it = head_cache.find(id); it != head_cache.end()) {
-        head = &it->second;
-        undo.push_back(Undo{head, *head, {}});
-      } else {
-        auto r = ReadHead(id);  // Prefetch saw a conflict: report the true head
-        if (!r.ok()) return fail(r.status());
-        head = &head_cache.emplace(std::string(id), CachedHead::Of(r->sequence, r->hash)).first->second;
-        undo.push_back(Undo{head, *head, id});
-      }
-      if (e.sequence() != head->sequence + 1) {
-        return fail(Status::Conflict(fmt::format(
-            "incident {}: append of sequence {} but the log's last is {} (reload and decide again)",
-            id, e.sequence(), head->sequence)));
-      }
-      if (e.prev_hash() != head->hash_view()) {
-        return fail(Status::Conflict(fmt::format(
-            "incident {}: event {} does not chain to the log's event {} (prev_hash differs)", id,
-            e.sequence(), head->sequence)));
-      }
-      const int32_t p = KafkaPartition(id, partitions);
+      const int32_t p = KafkaPartition(e.incident_id(), partitions);
       const Position pos{p, (*next)++};
       char prefix[kLogValuePrefix];
       for (size_t i = 0; i < kLogValuePrefix; ++i) {
@@ -421,10 +360,8 @@ struct EmbeddedLog::Impl {
       const std::string key = LogKey(pos.offset);
       const rocksdb::Slice key_slice(key);
       batch->Put(cf[kLogCf], rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
-      *head = CachedHead::Of(e.sequence(), e.hash());
       w->positions.push_back(pos);
     }
-    batch->PopSavePoint().PermitUncheckedError();
     return Status::Ok();
   }
 
@@ -437,16 +374,16 @@ struct EmbeddedLog::Impl {
       next = end;
       is_closed = closed;
     }
-    const int64_t end_before_group = next;
     if (head_cache.size() > options.head_cache_entries) {
       // Entries may go only once their incidents are indexed.
-      if (WaitIndexed(next).ok()) head_cache.clear();
+      if (WaitIndexed(next).ok()) head_cache.Clear();
     }
     rocksdb::WriteBatch batch;
     bool any = false;
     const Status prefetched = is_closed ? Status::Unavailable("event log is closed") : Prefetch(group);
+    HeadTracker::Undo undo;
     for (PendingAppend* x : group) {
-      x->status = !prefetched.ok() ? prefetched : Stage(x, &batch, &next);
+      x->status = !prefetched.ok() ? prefetched : Stage(x, &batch, &next, &undo);
       any = any || x->status.ok();
     }
     if (!any) return;
@@ -458,9 +395,7 @@ struct EmbeddedLog::Impl {
         if (x->status.ok()) x->status = written;
         x->positions.clear();
       }
-      // The cache now holds heads that never reached the log: start afresh
-      // from the index once it covers everything before this group.
-      if (WaitIndexed(end_before_group).ok()) head_cache.clear();
+      head_cache.Rollback(undo);
       return;
     }
     {

@@ -1,0 +1,73 @@
+#pragma once
+
+// The single-writer check both log backends make: each appended event must
+// carry its incident's next sequence and chain to its last hash. A
+// HeadTracker keeps incidents' heads in memory, advances them through an
+// append, and rolls an append back when it (or its commit) fails.
+//
+// Not thread-safe: the group-commit leader owns it.
+
+#include <array>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "events/codec.h"
+#include "events/event_log.h"
+
+namespace blotter {
+
+// String-keyed hash map that finds by string_view without allocating.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+class HeadTracker {
+ public:
+  // An incident's last sequence and hash, without heap allocation.
+  struct Head {
+    uint64_t sequence = 0;
+    std::array<char, kHashSize> hash{};
+    std::string_view hash_view() const { return {hash.data(), hash.size()}; }
+    static Head Of(uint64_t sequence, std::string_view h);
+  };
+
+  // What Advance changed, to undo it.
+  class Undo {
+   private:
+    friend class HeadTracker;
+    struct Change {
+      Head* head;
+      Head before;
+      std::string_view created;  // the id, when the entry was created by Advance
+    };
+    std::vector<Change> changes_;
+  };
+
+  // Reads an incident's head from the log when it is not tracked.
+  using Loader = std::function<Result<IncidentHead>(std::string_view incident_id)>;
+
+  // Checks `events` in order, advancing the heads. On a conflict (kConflict)
+  // or a loader error, restores what it changed and returns the error.
+  Status Advance(std::span<const EncodedEvent> events, const Loader& load, Undo* undo);
+
+  // Restores the heads an Advance changed (most recent Advance first).
+  void Rollback(Undo& undo);
+
+  bool Contains(std::string_view id) const { return heads_.find(id) != heads_.end(); }
+  const Head* Find(std::string_view id) const;
+  void Set(std::string_view id, uint64_t sequence, std::string_view hash);
+  size_t size() const { return heads_.size(); }
+  void Clear() { heads_.clear(); }
+
+ private:
+  StringMap<Head> heads_;
+};
+
+}  // namespace blotter
