@@ -77,6 +77,7 @@ class EmbeddedLog final : public EventLog {
   Result<IncidentHead> Head(std::string_view incident_id) override;
   Result<std::vector<LogRecord>> ReadIncident(std::string_view incident_id) override;
   Result<std::unique_ptr<LogReader>> NewReader(const ReaderOptions& options) override;
+  bool KeepsHeads() const override { return true; }
 
   // Wakes blocked readers with kUnavailable and refuses further appends.
   void Close();

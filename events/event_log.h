@@ -101,6 +101,10 @@ class EventLog {
 
   [[nodiscard]] virtual Result<std::unique_ptr<LogReader>> NewReader(
       const ReaderOptions& options) = 0;
+
+  // Whether Head() answers from a record kept apart from the events (so an
+  // audit can catch a deleted tail), not from the events themselves.
+  virtual bool KeepsHeads() const { return false; }
 };
 
 // Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2).

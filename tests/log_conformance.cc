@@ -31,7 +31,7 @@ std::vector<LogRecord> ReadAll(EventLog& log) {
 }
 
 TEST_P(LogConformanceTest, AppendsAndReadsBackInOrder) {
-  auto log = harness_->NewLog(4);
+  auto log = NewLog(4);
   ASSERT_EQ(log->partitions(), 4);
   auto a = SealedChain("411681-20211008-0001", 5);
   auto b = SealedChain("411625-20211021-0003", 3);
@@ -69,7 +69,7 @@ TEST_P(LogConformanceTest, AppendsAndReadsBackInOrder) {
 }
 
 TEST_P(LogConformanceTest, HeadIsTheLastEvent) {
-  auto log = harness_->NewLog(2);
+  auto log = NewLog(2);
   auto h0 = log->Head("x");
   ASSERT_TRUE(h0.ok());
   EXPECT_EQ(h0->sequence, 0u);
@@ -105,14 +105,13 @@ TEST_P(LogConformanceTest, RejectsConflictingAppendsWhole) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    auto log = harness_->NewLog(3);
+    auto log = NewLog(3);
     auto chain = SealedChain("x", 5);
     ASSERT_TRUE(log->Append(std::span(chain).subspan(0, 2)).ok());
-    const auto before = log->EndOffsets().value();
     auto r = log->Append(c.make(chain));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), StatusCode::kConflict) << r.status().ToString();
-    EXPECT_EQ(log->EndOffsets().value(), before) << "nothing appended";
+    EXPECT_EQ(ReadAll(*log).size(), 2u) << "nothing appended";
     EXPECT_EQ(log->Head("x").value().sequence, 2u);
     EXPECT_EQ(log->Head("y").value().sequence, 0u);
     // The log goes on accepting the right next event.
@@ -121,7 +120,7 @@ TEST_P(LogConformanceTest, RejectsConflictingAppendsWhole) {
 }
 
 TEST_P(LogConformanceTest, ConcurrentAppendersKeepEachIncidentWhole) {
-  auto log = harness_->NewLog(4);
+  auto log = NewLog(4);
   constexpr int kThreads = 8, kIncidents = 20, kEvents = 6;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
@@ -149,7 +148,7 @@ TEST_P(LogConformanceTest, ConcurrentAppendersKeepEachIncidentWhole) {
 }
 
 TEST_P(LogConformanceTest, ConcurrentWritersOfOneIncidentNeverInterleave) {
-  auto log = harness_->NewLog(2);
+  auto log = NewLog(2);
   auto base = SealedChain("contested", 1);
   ASSERT_TRUE(log->Append(base).ok());
   // Two writers each try to extend the same incident from sequence 1.
@@ -173,7 +172,7 @@ TEST_P(LogConformanceTest, ConcurrentWritersOfOneIncidentNeverInterleave) {
 }
 
 TEST_P(LogConformanceTest, ReaderBlocksUntilAnAppendWakesIt) {
-  auto log = harness_->NewLog(2);
+  auto log = NewLog(2);
   auto reader = log->NewReader({});
   ASSERT_TRUE(reader.ok());
   auto empty = (*reader)->Poll(10, 50ms);
@@ -203,7 +202,7 @@ TEST_P(LogConformanceTest, ReaderBlocksUntilAnAppendWakesIt) {
 }
 
 TEST_P(LogConformanceTest, ReaderStopsAtEndAndStartsAtPositions) {
-  auto log = harness_->NewLog(3);
+  auto log = NewLog(3);
   for (int i = 0; i < 12; ++i) ASSERT_TRUE(log->Append(SealedChain(fmt::format("s{}", i), 2)).ok());
   const auto ends = log->EndOffsets().value();
   // Up to here: later appends are not read.
@@ -256,7 +255,7 @@ TEST_P(LogConformanceTest, ReaderStopsAtEndAndStartsAtPositions) {
 }
 
 TEST_P(LogConformanceTest, SurvivesReopen) {
-  auto log = harness_->NewLog(4);
+  auto log = NewLog(4);
   auto chain = SealedChain("kept", 4);
   ASSERT_TRUE(log->Append(chain).ok());
   log.reset();

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -33,6 +34,12 @@ class LogConformanceTest : public ::testing::TestWithParam<HarnessFactory> {
  protected:
   void SetUp() override { harness_ = GetParam()(); }
   void TearDown() override { harness_.reset(); }
+  // A new log; a harness that cannot make one fails the test here.
+  std::unique_ptr<EventLog> NewLog(int32_t partitions) {
+    auto log = harness_->NewLog(partitions);
+    if (!log) throw std::runtime_error("the harness could not open a new log");
+    return log;
+  }
   std::unique_ptr<LogHarness> harness_;
 };
 

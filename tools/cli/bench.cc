@@ -299,7 +299,7 @@ Subcommand AddBench(CLI::App& root) {
   c.app->require_subcommand(1);
   CLI::App* append = c.app->add_subcommand(
       "append", "durable append throughput of the event log vs raw synced RocksDB write batches");
-  AddLogOptions(append, &o->log);
+  AddLogOptions(append, &o->log, "bench");
   append->add_option("--events", o->events, "events to append in each case")->capture_default_str();
   append->add_option("--batch", o->batch, "events per append")->capture_default_str();
   append->add_option("--appenders", o->appenders, "concurrent appenders, one case each")

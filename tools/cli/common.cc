@@ -6,11 +6,13 @@
 #include <iostream>
 
 #include "events/embedded_log.h"
+#include "events/kafka_log.h"
 #include "events/time_util.h"
 
 namespace blotter::cli {
 
-void AddLogOptions(CLI::App* app, LogOptions* o) {
+void AddLogOptions(CLI::App* app, LogOptions* o, std::string service) {
+  o->service = std::move(service);
   app->add_option("--data", o->data_dir, "embedded event log directory")
       ->capture_default_str();
   app->add_option("--partitions", o->partitions,
@@ -18,13 +20,31 @@ void AddLogOptions(CLI::App* app, LogOptions* o) {
   app->add_option("--kafka", o->kafka, "Kafka bootstrap servers: use Kafka instead of --data");
   app->add_option("--kafka-config", o->kafka_config,
                   "librdkafka properties file (security.protocol, sasl.*, ssl.*, ...)");
-  app->add_option("--topic-prefix", o->topic_prefix, "Kafka topic prefix")->capture_default_str();
+  app->add_option("--topic-prefix", o->topic_prefix,
+                  "Kafka topic prefix (the topic is PREFIX.incident-events)")
+      ->capture_default_str();
+  app->add_option("--transactional-id", o->transactional_id,
+                  "Kafka writer's transactional.id (default blotter-<subcommand>); a second writer "
+                  "with the same id fences the first");
+  app->add_option("--replication-factor", o->replication_factor,
+                  "replication factor of a new Kafka topic")
+      ->capture_default_str();
 }
 
 Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& o, bool create, bool follow_if_busy) {
   if (!o.kafka.empty()) {
-    return Status::Unavailable(
-        "the Kafka backend is not in this build yet; use the embedded log (--data)");
+    KafkaLogOptions ko;
+    ko.bootstrap = o.kafka;
+    if (!o.kafka_config.empty()) {
+      BLOTTER_ASSIGN_OR_RETURN(ko.properties, ReadKafkaProperties(o.kafka_config));
+    }
+    ko.topic_prefix = o.topic_prefix;
+    if (o.partitions > 0) ko.partitions = o.partitions;
+    ko.replication_factor = static_cast<int16_t>(o.replication_factor);
+    ko.transactional_id = o.transactional_id.empty() ? "blotter-" + o.service : o.transactional_id;
+    ko.writer = create;
+    BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<KafkaLog> log, KafkaLog::Open(ko));
+    return std::unique_ptr<EventLog>(std::move(log));
   }
   EmbeddedLogOptions eo;
   eo.partitions = o.partitions;

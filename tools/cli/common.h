@@ -23,13 +23,18 @@ struct LogOptions {
   std::string kafka;         // bootstrap servers; empty: embedded
   std::string kafka_config;  // librdkafka properties file
   std::string topic_prefix = "blotter";
+  std::string transactional_id;  // Kafka writer; default "blotter-<service>"
+  int replication_factor = 1;    // a new Kafka topic's
+  std::string service;           // the subcommand, for defaults
 };
 
-void AddLogOptions(CLI::App* app, LogOptions* options);
+void AddLogOptions(CLI::App* app, LogOptions* options, std::string service);
 
 // Opens the log the options name. `create`: a new embedded log may be made.
 // `follow_if_busy`: when another process has the embedded log open, open it
 // read-only beside that process, following its appends.
+// `create` also means "will write": a Kafka log opens as a transactional
+// writer then, and read-only otherwise.
 Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool create,
                                           bool follow_if_busy = false);
 

@@ -84,7 +84,7 @@ Subcommand AddImport(CLI::App& root) {
   c.app = root.add_subcommand("import",
                               "restore JSON-line events (as replay prints them) into an empty "
                               "log, verifying every hash chain; a tampered line is refused");
-  AddLogOptions(c.app, &o->log);
+  AddLogOptions(c.app, &o->log, "import");
   c.app->add_option("input", o->input, "file of JSON-line events ('-': stdin)")
       ->capture_default_str();
   c.app->add_option("--batch", o->batch, "events per durable append")

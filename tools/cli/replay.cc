@@ -101,8 +101,10 @@ Subcommand AddReplay(CLI::App& root) {
       "replay",
       "print the log as JSON lines (partition by partition, in offset order), or incident states "
       "as of a time, or verify every hash chain");
-  AddLogOptions(c.app, &o->log);
-  c.app->add_option("--incident", o->incident, "only this incident's events, in sequence order");
+  AddLogOptions(c.app, &o->log, "replay");
+  c.app->add_option("--incident", o->incident,
+                    "only this incident's events, in sequence order (with --kafka this scans the "
+                    "incident's partition for now)");
   c.app->add_option("--as-of", o->as_of,
                     "print each incident's state as the system knew it at this recorded time "
                     "(RFC 3339)");

@@ -94,7 +94,7 @@ Subcommand AddSubmit(CLI::App& root) {
   c.app = root.add_subcommand("submit",
                               "submit commands (JSON lines) through the incident aggregate into "
                               "the log; prints one result line per command");
-  AddLogOptions(c.app, &o->log);
+  AddLogOptions(c.app, &o->log, "submit");
   c.app->add_option("input", o->input, "file of JSON-line commands ('-': stdin)")
       ->capture_default_str();
   c.app->add_option("--batch", o->batch,

@@ -83,7 +83,7 @@ Subcommand AddTail(CLI::App& root) {
   c.app = root.add_subcommand("tail",
                               "follow the log as JSON lines, from the end (default), the start "
                               "or given positions");
-  AddLogOptions(c.app, &o->log);
+  AddLogOptions(c.app, &o->log, "tail");
   c.app->add_flag("--from-start", o->from_start, "start every partition at offset 0");
   c.app->add_option("--from", o->from, "start PARTITION at OFFSET, as PARTITION:OFFSET (repeat)");
   c.app->add_option("--max-events", o->max_events, "exit after this many events (0: follow)");
