@@ -105,6 +105,11 @@ class EventLog {
   // Whether Head() answers from a record kept apart from the events (so an
   // audit can catch a deleted tail), not from the events themselves.
   virtual bool KeepsHeads() const { return false; }
+
+  // Whether one offset sequence spans all partitions (the embedded log), so
+  // reading every partition together yields append order. Otherwise (Kafka)
+  // log order is partition by partition.
+  virtual bool TotallyOrdered() const { return false; }
 };
 
 // Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2).

@@ -13,17 +13,30 @@ Status ForEachRecord(EventLog& log, const std::string& incident,
     return Status::Ok();
   }
   BLOTTER_ASSIGN_OR_RETURN(std::vector<int64_t> ends, log.EndOffsets());
-  ReaderOptions ro;
-  ro.stop_at = ends;
-  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log.NewReader(ro));
-  while (true) {
-    auto batch = reader->Poll(4096, std::chrono::seconds(1));
-    if (!batch.ok()) {
-      if (batch.status().code() == StatusCode::kEndOfStream) return Status::Ok();
-      return batch.status();
+  // One reader over everything where that is append order; else partition by
+  // partition, so the order is the same on every replay.
+  std::vector<ReaderOptions> passes;
+  if (log.TotallyOrdered()) {
+    passes.emplace_back().stop_at = ends;
+  } else {
+    for (int32_t p = 0; p < log.partitions(); ++p) {
+      ReaderOptions& ro = passes.emplace_back();
+      ro.start = {Position{p, 0}};
+      ro.stop_at = std::vector<int64_t>{ends[p]};
     }
-    for (auto& r : *batch) BLOTTER_RETURN_IF_ERROR(fn(r));
   }
+  for (const ReaderOptions& ro : passes) {
+    BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log.NewReader(ro));
+    while (true) {
+      auto batch = reader->Poll(4096, std::chrono::seconds(30));
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kEndOfStream) break;
+        return batch.status();
+      }
+      for (auto& r : *batch) BLOTTER_RETURN_IF_ERROR(fn(r));
+    }
+  }
+  return Status::Ok();
 }
 
 Result<VerifySummary> VerifyLog(EventLog& log, const std::string& incident) {

@@ -10,6 +10,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
   clang-format
+  # the Kafka broker (tools/kafka/, resolved from Maven Central) and the interop client
+  openjdk-17-jre-headless maven
+  python3 python3-confluent-kafka python3-flatbuffers
 )
 
 missing=()
