@@ -141,6 +141,9 @@ struct KafkaLog::Impl {
   std::mutex heads_mu;  // Head() reads while the leader commits
   HeadTracker heads;    // guarded by heads_mu
   std::atomic<bool> fenced{false};
+  // A commit failed without a certain outcome: rebuild the heads from what
+  // the log committed before the next append.
+  bool heads_stale = false;  // leader only
   Status fenced_status;  // set once, before fenced turns true
 
   ~Impl() {
@@ -241,6 +244,7 @@ struct KafkaLog::Impl {
   Status ScanPartition(int32_t p, const std::function<void(LogRecord&)>& fn);
 
   void Commit(std::span<PendingAppend* const> group);
+  Status RebuildHeads();
 };
 
 namespace {
@@ -358,10 +362,34 @@ Status KafkaLog::Impl::ScanPartition(int32_t p, const std::function<void(LogReco
   }
 }
 
+Status KafkaLog::Impl::RebuildHeads() {
+  HeadTracker rebuilt;
+  for (int32_t p = 0; p < partitions; ++p) {
+    BLOTTER_RETURN_IF_ERROR(ScanPartition(p, [&](LogRecord& r) {
+      auto e = DecodeEvent(r.bytes);
+      if (!e.ok()) return;  // replay --verify names it; it is no head
+      const auto* h = (*e)->hash();
+      rebuilt.Set((*e)->incident_id()->string_view(), (*e)->sequence(),
+                  std::string_view(reinterpret_cast<const char*>(h->data()), h->size()));
+    }));
+  }
+  std::lock_guard l(heads_mu);
+  heads = std::move(rebuilt);
+  return Status::Ok();
+}
+
 void KafkaLog::Impl::Commit(std::span<PendingAppend* const> group) {
   if (fenced) {
     for (PendingAppend* x : group) x->status = fenced_status;
     return;
+  }
+  if (heads_stale) {
+    Status st = RebuildHeads();
+    if (!st.ok()) {
+      for (PendingAppend* x : group) x->status = st.WithContext("rebuilding heads after a failed commit");
+      return;
+    }
+    heads_stale = false;
   }
   std::lock_guard hl(heads_mu);
   HeadTracker::Undo undo;
@@ -427,6 +455,7 @@ void KafkaLog::Impl::Commit(std::span<PendingAppend* const> group) {
       Status aborted = FromError(producer->abort_transaction(options.timeout_ms), "abort transaction");
       if (aborted.code() == StatusCode::kFenced) return fence(aborted);
     }
+    heads_stale = true;  // the outcome may be unknown; the log will tell
     return fail_all(st);
   }
   n = 0;
@@ -485,17 +514,7 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::Open(const KafkaLogOptions& options)
     BLOTTER_RETURN_IF_ERROR(
         FromError(impl->producer->init_transactions(options.timeout_ms), "init transactions"));
     // Rebuild every incident's head from what is committed.
-    Impl* d = impl.get();
-    Status bad;
-    for (int32_t p = 0; p < d->partitions; ++p) {
-      BLOTTER_RETURN_IF_ERROR(d->ScanPartition(p, [&](LogRecord& r) {
-        auto e = DecodeEvent(r.bytes);
-        if (!e.ok()) return;  // replay --verify names it; it is no head
-        const auto* h = (*e)->hash();
-        d->heads.Set((*e)->incident_id()->string_view(), (*e)->sequence(),
-                     std::string_view(reinterpret_cast<const char*>(h->data()), h->size()));
-      }));
-    }
+    BLOTTER_RETURN_IF_ERROR(impl->RebuildHeads());
   }
   return std::unique_ptr<KafkaLog>(new KafkaLog(std::move(impl)));
 }
