@@ -102,6 +102,16 @@ class DeliveryReports final : public RdKafka::DeliveryReportCb {
 
 std::string IncidentEventsTopic(const std::string& prefix) { return prefix + ".incident-events"; }
 
+std::vector<std::pair<std::string, std::string>> KafkaProducerDefaults() {
+  // linger.ms stays short: a commit flushes anyway, and each transaction
+  // would otherwise start with a linger's wait.
+  return {{"enable.idempotence", "true"},
+          {"acks", "all"},
+          {"partitioner", "murmur2_random"},
+          {"linger.ms", "1"},
+          {"compression.type", "lz4"}};
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> ReadKafkaProperties(
     const std::string& path) {
   std::ifstream in(path);
@@ -498,14 +508,10 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::Open(const KafkaLogOptions& options)
   BLOTTER_ASSIGN_OR_RETURN(impl->partitions, impl->PartitionCount());
 
   if (options.writer) {
-    BLOTTER_ASSIGN_OR_RETURN(
-        auto conf, MakeConf(options, {{"enable.idempotence", "true"},
-                                      {"acks", "all"},
-                                      {"transactional.id", options.transactional_id},
-                                      {"partitioner", "murmur2_random"},
-                                      {"linger.ms", "5"},
-                                      {"compression.type", "lz4"},
-                                      {"transaction.timeout.ms", "60000"}}));
+    auto settings = KafkaProducerDefaults();
+    settings.emplace_back("transactional.id", options.transactional_id);
+    settings.emplace_back("transaction.timeout.ms", "60000");
+    BLOTTER_ASSIGN_OR_RETURN(auto conf, MakeConf(options, settings));
     if (conf->set("dr_cb", &impl->reports, err) != RdKafka::Conf::CONF_OK) {
       return Status::Internal(err);
     }

@@ -50,6 +50,10 @@ struct KafkaLogOptions {
 
 std::string IncidentEventsTopic(const std::string& prefix);
 
+// The writer's producer settings beyond transactions (idempotence, acks=all,
+// batching, compression); benchmarks give a plain producer the same ones.
+std::vector<std::pair<std::string, std::string>> KafkaProducerDefaults();
+
 // Reads a librdkafka properties file: `key=value` lines, # comments.
 Result<std::vector<std::pair<std::string, std::string>>> ReadKafkaProperties(
     const std::string& path);

@@ -8,7 +8,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <librdkafka/rdkafkacpp.h>
+
 #include "events/embedded_log.h"
+#include "events/kafka_log.h"
 #include "events/hash_chain.h"
 #include "tools/cli/common.h"
 
@@ -25,6 +28,7 @@ struct BenchOptions {
   int small_appenders = 16;
   uint64_t small_events = 50'000;
   std::string dir;  // scratch directory; default: a new one under /tmp
+  std::vector<size_t> kafka_commit_events = {1000, 10000, 50000};
 };
 
 // Realistic incident lifecycles (received, classified, assigned, arrived,
@@ -118,6 +122,22 @@ std::vector<std::vector<EncodedEvent>> MakeIncidents(uint64_t events) {
   }
   return out;
 }
+
+
+// A small sealed first event of a throwaway incident.
+EncodedEvent WarmUpEvent(const std::string& id) {
+  fb::EventT e;
+  e.incident_id = id;
+  e.event_id = id + "#1";
+  e.sequence = 1;
+  e.actor = "bench";
+  fb::NoteAddedT note;
+  note.text = "warm-up";
+  e.payload.Set(std::move(note));
+  e.prev_hash.assign(GenesisHash().begin(), GenesisHash().end());
+  return Seal(e).value();
+}
+
 
 struct Figure {
   std::string name;
@@ -224,10 +244,168 @@ Result<Figure> LogAppend(const std::string& dir, const std::vector<std::vector<c
                 secs};
 }
 
-int RunAppend(const BenchOptions& o) {
-  if (!o.log.kafka.empty()) {
-    return Fail("bench", "bench append --kafka arrives with the Kafka backend");
+// The Kafka ceiling: a plain idempotent producer (acks=all, the writer's
+// own batching settings) sending the same keys and bytes, then flushing.
+Result<Figure> RawKafka(const KafkaLogOptions& base, const std::vector<const EncodedEvent*>& events) {
+  KafkaLogOptions o = base;
+  o.topic_prefix += "-raw";
+  {
+    // Creates the topic the same way the log does.
+    BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<KafkaLog> creator, KafkaLog::Open(o));
   }
+  const std::string topic = IncidentEventsTopic(o.topic_prefix);
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string err;
+  if (conf->set("bootstrap.servers", o.bootstrap, err) != RdKafka::Conf::CONF_OK) {
+    return Status::InvalidArgument(err);
+  }
+  for (const auto& [k, v] : KafkaProducerDefaults()) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(err);
+  }
+  for (const auto& [k, v] : o.properties) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return Status::InvalidArgument(err);
+  }
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  if (!producer) return Status::Unavailable(err);
+  const int32_t partitions = o.partitions;
+  // Warm up: one record to every partition, so leaders and connections are
+  // settled before the clock starts (as for the log below).
+  for (int32_t p = 0; p < partitions; ++p) {
+    static const char kWarm[] = "warm-up";
+    producer->produce(topic, p, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(kWarm),
+                      sizeof kWarm - 1, nullptr, 0, 0, nullptr);
+  }
+  if (producer->flush(60000) != RdKafka::ERR_NO_ERROR) return Status::Unavailable("warm-up timed out");
+  Progress progress("raw produce", events.size());
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t sent = 0;
+  for (const EncodedEvent* e : events) {
+    const std::string key(e->incident_id());
+    while (true) {
+      const auto code = producer->produce(topic, KafkaPartition(key, partitions),
+                                          RdKafka::Producer::RK_MSG_COPY,
+                                          const_cast<char*>(e->bytes().data()), e->bytes().size(),
+                                          key.data(), key.size(), 0, nullptr);
+      if (code == RdKafka::ERR_NO_ERROR) break;
+      if (code != RdKafka::ERR__QUEUE_FULL) return Status::Unavailable(RdKafka::err2str(code));
+      producer->poll(10);
+    }
+    producer->poll(0);
+    if (++sent % 10000 == 0) progress.Update(sent);
+  }
+  if (producer->flush(120000) != RdKafka::ERR_NO_ERROR) return Status::Unavailable("flush timed out");
+  const double secs = Seconds(start);
+  progress.Finish();
+  return Figure{"plain idempotent producer, acks=all (ceiling)", events.size(), secs};
+}
+
+Result<Figure> KafkaAppend(const KafkaLogOptions& base, const std::vector<std::vector<const EncodedEvent*>>& parts,
+                           size_t batch) {
+  KafkaLogOptions o = base;
+  o.topic_prefix += fmt::format("-txn{}x{}", parts.size(), batch);
+  o.transactional_id = o.topic_prefix;
+  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<KafkaLog> log, KafkaLog::Open(o));
+  {
+    // Warm up: one transaction touching every partition before the clock starts
+    // (a new topic's first transaction registers partitions and waits for leaders).
+    std::vector<EncodedEvent> warm;
+    for (int i = 0; warm.size() < static_cast<size_t>(o.partitions) * 4 && i < 10000; ++i) {
+      warm.push_back(WarmUpEvent(fmt::format("warm-up-{}", i)));
+    }
+    BLOTTER_RETURN_IF_ERROR(log->Append(warm).status());
+  }
+  std::vector<std::vector<std::vector<EncodedEvent>>> batches(parts.size());
+  uint64_t total = 0;
+  for (size_t t = 0; t < parts.size(); ++t) {
+    for (size_t i = 0; i < parts[t].size(); i += batch) {
+      std::vector<EncodedEvent> b;
+      for (size_t j = i; j < std::min(parts[t].size(), i + batch); ++j) b.push_back(*parts[t][j]);
+      total += b.size();
+      batches[t].push_back(std::move(b));
+    }
+  }
+  std::mutex mu;
+  Status first_error;
+  Progress progress("transactional append", total);
+  std::atomic<uint64_t> done{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < parts.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (const auto& b : batches[t]) {
+        auto r = log->Append(b);
+        if (!r.ok()) {
+          std::lock_guard l(mu);
+          if (first_error.ok()) first_error = r.status();
+          return;
+        }
+        const uint64_t d = done += b.size();
+        if (t == 0) progress.Update(d);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double secs = Seconds(start);
+  progress.Finish();
+  if (!first_error.ok()) return first_error;
+  return Figure{fmt::format("blotter Kafka log, {} appender(s), {} per append", parts.size(), batch),
+                total, secs};
+}
+
+int RunAppendKafka(const BenchOptions& o) {
+  KafkaLogOptions ko;
+  ko.bootstrap = o.log.kafka;
+  if (!o.log.kafka_config.empty()) {
+    auto props = ReadKafkaProperties(o.log.kafka_config);
+    if (!props.ok()) return Fail("bench", props.status());
+    ko.properties = *props;
+  }
+  ko.partitions = o.log.partitions > 0 ? o.log.partitions : 8;
+  ko.topic_prefix = fmt::format("{}-bench-{}", o.log.topic_prefix,
+                                std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
+  fmt::print(stderr, "bench append --kafka: sealing {} realistic events...\n", o.events);
+  auto incidents = MakeIncidents(o.events);
+  uint64_t n = 0, bytes = 0;
+  std::vector<const EncodedEvent*> flat;
+  for (const auto& inc : incidents) {
+    for (const auto& e : inc) {
+      flat.push_back(&e);
+      ++n;
+      bytes += e.bytes().size();
+    }
+  }
+  std::vector<Figure> figures;
+  fmt::print(stderr, "bench append --kafka: topics {}-*\n", ko.topic_prefix);
+  auto raw = RawKafka(ko, flat);
+  if (!raw.ok()) return Fail("bench", raw.status().WithContext("ceiling"));
+  figures.push_back(*raw);
+  // Transaction size trades latency for throughput: each case one size.
+  std::vector<std::pair<int, size_t>> cases;
+  for (size_t b : o.kafka_commit_events) cases.emplace_back(1, b);
+  for (int k : o.appenders) {
+    if (k > 1) cases.emplace_back(k, o.kafka_commit_events.front());
+  }
+  for (const auto& [k, b] : cases) {
+    auto f = KafkaAppend(ko, Split(incidents, k, UINT64_MAX), b);
+    if (!f.ok()) return Fail("bench", f.status().WithContext("transactional append"));
+    figures.push_back(*f);
+  }
+  PrintLine(fmt::format("bench append --kafka {}: {} events, {} incidents, {:.0f} bytes/event, "
+                        "{} partitions, replication factor {}; topics {}-*",
+                        o.log.kafka, n, incidents.size(), static_cast<double>(bytes) / n,
+                        ko.partitions, ko.replication_factor, ko.topic_prefix));
+  PrintLine(fmt::format("  commit every N events: one transaction per append of N events (appends "
+                        "queued meanwhile join it); an append returns after its commit"));
+  PrintLine(fmt::format("  {:<52} {:>10} {:>12} {:>10}", "case", "events", "events/s", "vs ceiling"));
+  for (const Figure& f : figures) {
+    PrintLine(fmt::format("  {:<52} {:>10} {:>12.0f} {:>9.0f}%", f.name, f.events, f.rate(),
+                          100.0 * f.rate() / figures[0].rate()));
+  }
+  return 0;
+}
+
+int RunAppend(const BenchOptions& o) {
+  if (!o.log.kafka.empty()) return RunAppendKafka(o);
   std::string dir = o.dir;
   bool cleanup = false;
   if (dir.empty()) {
@@ -311,6 +489,11 @@ Subcommand AddBench(CLI::App& root) {
   append->add_option("--small-events", o->small_events, "events in that case")
       ->capture_default_str();
   append->add_option("--dir", o->dir, "scratch directory (default: a new one in /tmp, removed)");
+  append->add_option("--commit-events", o->kafka_commit_events,
+                     "with --kafka: events per transaction, one case each (the first also for "
+                     "several appenders)")
+      ->capture_default_str()
+      ->delimiter(',');
   c.run = [o, append] {
     if (append->parsed()) return RunAppend(*o);
     return Fail("bench", "name a benchmark: append");
