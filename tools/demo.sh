@@ -1,52 +1,71 @@
 #!/usr/bin/env bash
-# The main job on the embedded log: the four cases of the Henan 2021 report
-# and the diesel-theft reports go through the incident aggregate into a fresh
-# log, which is then replayed, verified and queried as an auditor would.
+# The main job: the four cases of the Henan 2021 report and the diesel-theft
+# reports go through the incident aggregate into a fresh log, which is then
+# replayed, verified and queried as an auditor would.
+#
+#   tools/demo.sh            on the embedded log (build/demo-data)
+#   tools/demo.sh --kafka    on a real Kafka broker the script starts and stops
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/build.sh
 
 B=build/bin/blotter
-DATA=${BLOTTER_DEMO_DATA:-build/demo-data}
-rm -rf "$DATA"
-
 section() { printf '\n== %s\n' "$1"; }
 
+if [ "${1:-}" = "--kafka" ]; then
+  KAFKA_DIR=$PWD/build/kafka-demo
+  export BLOTTER_KAFKA_PORT=${BLOTTER_KAFKA_DEMO_PORT:-29092}
+  trap 'tools/kafka/stop.sh "$KAFKA_DIR"' EXIT
+  section "Starting a Kafka broker (tools/kafka/start.sh)"
+  BOOT=$(tools/kafka/start.sh "$KAFKA_DIR")
+  echo "broker at $BOOT"
+  run=demo-$(date +%s)
+  LOG=(--kafka "$BOOT" --topic-prefix "$run")
+  RESTORED=(--kafka "$BOOT" --topic-prefix "$run-restored")
+  TAMPERED=(--kafka "$BOOT" --topic-prefix "$run-tampered")
+  echo "topic $run.incident-events"
+else
+  DATA=${BLOTTER_DEMO_DATA:-build/demo-data}
+  rm -rf "$DATA" "$DATA-restored" "$DATA-tampered"
+  LOG=(--data "$DATA")
+  RESTORED=(--data "$DATA-restored")
+  TAMPERED=(--data "$DATA-tampered")
+fi
+
 section "Submitting the seed incidents (tools/examples/seed-incidents.jsonl)"
-$B submit --data "$DATA" tools/examples/seed-incidents.jsonl >build/demo-submit.jsonl
+$B submit "${LOG[@]}" tools/examples/seed-incidents.jsonl >build/demo-submit.jsonl
 echo "$(grep -c '"result":"appended"' build/demo-submit.jsonl) commands accepted"
 
 section "Retrying every command (a console on a flaky network): nothing is appended"
-$B submit --data "$DATA" tools/examples/seed-incidents.jsonl >build/demo-resubmit.jsonl
+$B submit "${LOG[@]}" tools/examples/seed-incidents.jsonl >build/demo-resubmit.jsonl
 echo "$(grep -c '"result":"repeated"' build/demo-resubmit.jsonl) commands recognised as repeats"
 
 section "A command that breaks a rule is refused with the rule named"
 echo '{"command_id":"demo-bad","type":"arrive","incident_id":"411621-20211106-0001","actor":"unit:X","unit_id":"FG-UAV-02"}' |
-  $B submit --data "$DATA" >/dev/null || echo "(exit status $?, as expected)"
+  $B submit "${LOG[@]}" >/dev/null || echo "(exit status $?, as expected)"
 
 section "Audit: every hash chain verified"
-$B replay --data "$DATA" --verify
+$B replay "${LOG[@]}" --verify
 
 section "Case 1, Fugou, 6 Nov 2021: the drone delivery, event by event"
-$B replay --data "$DATA" --incident 411621-20211106-0001 --format text
+$B replay "${LOG[@]}" --incident 411621-20211106-0001 --format text
 
 section "What had happened by 13:20 that day (occurred time)"
-$B replay --data "$DATA" --incident 411621-20211106-0001 --occurred-by 2021-11-06T13:20:00+08:00 --format text
+$B replay "${LOG[@]}" --incident 411621-20211106-0001 --occurred-by 2021-11-06T13:20:00+08:00 --format text
 
 section "The diesel-theft reports across Xiangcheng, Dancheng and Linquan (Anhui)"
-$B replay --data "$DATA" --as-of 2099-01-01T00:00:00+08:00 --format text | grep fuel_theft
+$B replay "${LOG[@]}" --as-of 2099-01-01T00:00:00+08:00 --format text | grep fuel_theft
 
 section "Backup and restore: replay | import | replay is byte-identical"
-$B replay --data "$DATA" >build/demo-backup.jsonl
-rm -rf "$DATA-restored"
-$B import --data "$DATA-restored" build/demo-backup.jsonl
-$B replay --data "$DATA-restored" | cmp - build/demo-backup.jsonl && echo "  identical: $(wc -l <build/demo-backup.jsonl) events"
+$B replay "${LOG[@]}" >build/demo-backup.jsonl
+$B import "${RESTORED[@]}" build/demo-backup.jsonl
+$B replay "${RESTORED[@]}" | cmp - build/demo-backup.jsonl &&
+  echo "  identical: $(wc -l <build/demo-backup.jsonl) events"
 
 section "Tampering is caught: one altered line in the backup"
 sed '10s/"actor":"/"actor":"forged-/' build/demo-backup.jsonl >build/demo-tampered.jsonl
-rm -rf "$DATA-tampered"
-$B import --data "$DATA-tampered" build/demo-tampered.jsonl || echo "  (refused, exit status $?)"
+$B import "${TAMPERED[@]}" build/demo-tampered.jsonl || echo "  (refused, exit status $?)"
 
 echo
 echo "demo: done"

@@ -58,6 +58,11 @@ Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& o, bool create, bool
   return std::unique_ptr<EventLog>(std::move(log).value());
 }
 
+std::string LogName(const LogOptions& o) {
+  if (o.kafka.empty()) return o.data_dir;
+  return fmt::format("topic {} at {}", IncidentEventsTopic(o.topic_prefix), o.kafka);
+}
+
 int Fail(std::string_view command, const Status& status) {
   return Fail(command, status.message().empty() ? status.ToString() : status.message());
 }

@@ -38,6 +38,9 @@ void AddLogOptions(CLI::App* app, LogOptions* options, std::string service);
 Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool create,
                                           bool follow_if_busy = false);
 
+// "topic T at BOOTSTRAP" or the data directory, for messages.
+std::string LogName(const LogOptions& options);
+
 // Prints "blotter <command>: <message>" on stderr and returns exit code 1.
 int Fail(std::string_view command, const Status& status);
 int Fail(std::string_view command, std::string_view message);

@@ -25,7 +25,7 @@ int Run(const ImportOptions& o) {
     if (end != 0) {
       return Fail("import", fmt::format("the log in {} is not empty; import restores into an "
                                         "empty log only",
-                                        o.log.data_dir));
+                                        LogName(o.log)));
     }
   }
 
@@ -72,7 +72,7 @@ int Run(const ImportOptions& o) {
   progress.Finish();
   if (!st.ok()) return Fail("import", st);
   fmt::print(stderr, "imported {} events of {} incidents into {}; every hash chain verified\n",
-             imported, chains.incidents(), o.log.data_dir);
+             imported, chains.incidents(), LogName(o.log));
   return 0;
 }
 
