@@ -296,16 +296,26 @@ struct EmbeddedLog::Impl {
   // s-1 present. Incidents where that does not hold are left out; Stage then
   // reads their true head and reports the conflict.
   Status Prefetch(std::span<PendingAppend* const> group) {
+    struct Want {
+      std::string_view id;
+      uint64_t sequence;
+      size_t at;      // key index of (id, sequence)
+      size_t before;  // key index of (id, sequence - 1); unused for sequence 1
+    };
     std::vector<std::string> keys;
-    std::vector<std::pair<std::string_view, uint64_t>> wanted;  // id, sequence
+    std::vector<Want> wanted;
     std::unordered_set<std::string_view> seen;
     for (const PendingAppend* w : group) {
       for (const EncodedEvent& e : w->events) {
         const std::string_view id = e.incident_id();
         if (head_cache.Contains(id) || !seen.insert(id).second) continue;
-        wanted.emplace_back(id, e.sequence());
+        Want want{id, e.sequence(), keys.size(), 0};
         keys.push_back(IncidentKey(id, e.sequence()));
-        keys.push_back(e.sequence() > 1 ? IncidentKey(id, e.sequence() - 1) : std::string());
+        if (e.sequence() > 1) {
+          want.before = keys.size();
+          keys.push_back(IncidentKey(id, e.sequence() - 1));
+        }
+        wanted.push_back(want);
       }
     }
     if (wanted.empty()) return Status::Ok();
@@ -314,23 +324,23 @@ struct EmbeddedLog::Impl {
     std::vector<rocksdb::Status> statuses(keys.size());
     db->MultiGet(rocksdb::ReadOptions(), cf[kIncidentsCf], keys.size(), slices.data(),
                  values.data(), statuses.data());
-    for (size_t i = 0; i < wanted.size(); ++i) {
-      const rocksdb::Status& at = statuses[2 * i];
-      const rocksdb::Status& before = statuses[2 * i + 1];
+    for (const Want& w : wanted) {
+      const rocksdb::Status& at = statuses[w.at];
       if (!at.IsNotFound()) {
         if (!at.ok()) return FromRocks(at, "read incident index");
         continue;  // event s exists already: a conflict, Stage reports it
       }
-      const uint64_t seq = wanted[i].second;
-      if (seq <= 1) {
-        head_cache.Set(wanted[i].first, 0, GenesisHash());
-      } else if (before.ok()) {
-        const rocksdb::PinnableSlice& v = values[2 * i + 1];
+      if (w.sequence <= 1) {
+        head_cache.Set(w.id, 0, GenesisHash());
+        continue;
+      }
+      const rocksdb::Status& before = statuses[w.before];
+      if (before.ok()) {
+        const rocksdb::PinnableSlice& v = values[w.before];
         if (v.size() != kIndexValueSize) {
-          return Status::Corruption(
-              fmt::format("index entry of incident {} is damaged", wanted[i].first));
+          return Status::Corruption(fmt::format("index entry of incident {} is damaged", w.id));
         }
-        head_cache.Set(wanted[i].first, seq - 1, std::string_view(v.data() + 12, kHashSize));
+        head_cache.Set(w.id, w.sequence - 1, std::string_view(v.data() + 12, kHashSize));
       } else if (!before.IsNotFound()) {
         return FromRocks(before, "read incident index");
       }
@@ -338,9 +348,6 @@ struct EmbeddedLog::Impl {
     return Status::Ok();
   }
 
-  // Validates one appender's events against head_cache and adds them to
-  // `batch`, updating head_cache as it goes. On error it leaves batch, cache
-  // and ends as they were.
   // Validates one appender's events and adds them to `batch`. On error it
   // leaves batch, cache and `next` as they were.
   Status Stage(PendingAppend* w, rocksdb::WriteBatch* batch, int64_t* next,
