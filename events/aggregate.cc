@@ -1,8 +1,8 @@
 #include "events/aggregate.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "events/hash_chain.h"
 #include "events/vocabulary.h"
@@ -11,22 +11,32 @@ namespace blotter {
 
 std::string_view Name(IncidentStatus s) {
   switch (s) {
-    case IncidentStatus::kNone: return "none";
-    case IncidentStatus::kReceived: return "received";
-    case IncidentStatus::kClassified: return "classified";
-    case IncidentStatus::kDispatched: return "dispatched";
-    case IncidentStatus::kOnScene: return "on_scene";
-    case IncidentStatus::kResolved: return "resolved";
-    case IncidentStatus::kTransferred: return "transferred";
+    case IncidentStatus::kNone:
+      return "none";
+    case IncidentStatus::kReceived:
+      return "received";
+    case IncidentStatus::kClassified:
+      return "classified";
+    case IncidentStatus::kDispatched:
+      return "dispatched";
+    case IncidentStatus::kOnScene:
+      return "on_scene";
+    case IncidentStatus::kResolved:
+      return "resolved";
+    case IncidentStatus::kTransferred:
+      return "transferred";
   }
   return "?";
 }
 
 std::string_view Name(LinkStatus s) {
   switch (s) {
-    case LinkStatus::kProposed: return "proposed";
-    case LinkStatus::kConfirmed: return "confirmed";
-    case LinkStatus::kRejected: return "rejected";
+    case LinkStatus::kProposed:
+      return "proposed";
+    case LinkStatus::kConfirmed:
+      return "confirmed";
+    case LinkStatus::kRejected:
+      return "rejected";
   }
   return "?";
 }
@@ -127,10 +137,12 @@ void Apply(IncidentState& s, const fb::Event& e) {
       break;
   }
   s.version = e.sequence();
-  if (e.hash()) s.last_hash.assign(reinterpret_cast<const char*>(e.hash()->data()), e.hash()->size());
+  if (e.hash())
+    s.last_hash.assign(reinterpret_cast<const char*>(e.hash()->data()), e.hash()->size());
   s.last_recorded_at = e.recorded_at();
   if (e.causation_id() && e.causation_id()->size() > 0) {
-    auto [it, inserted] = s.commands.try_emplace(e.causation_id()->str(), e.sequence(), e.sequence());
+    auto [it, inserted] =
+        s.commands.try_emplace(e.causation_id()->str(), e.sequence(), e.sequence());
     if (!inserted) it->second.second = e.sequence();
   }
 }
@@ -246,14 +258,16 @@ Status Bad(std::string message) { return Status::InvalidArgument(std::move(messa
 
 Status CheckOpen(const IncidentState& s, std::string_view what) {
   if (s.status == IncidentStatus::kResolved) {
-    return Rule(fmt::format("cannot {}: incident {} is resolved (only notes, links and reopen "
-                            "after resolution)",
-                            what, s.incident_id));
+    return Rule(
+        fmt::format("cannot {}: incident {} is resolved (only notes, links and reopen "
+                    "after resolution)",
+                    what, s.incident_id));
   }
   if (s.status == IncidentStatus::kTransferred) {
-    return Rule(fmt::format("cannot {}: incident {} was transferred to {}, which ended police "
-                            "handling (reopen it first)",
-                            what, s.incident_id, Name(s.transferred_to)));
+    return Rule(
+        fmt::format("cannot {}: incident {} was transferred to {}, which ended police "
+                    "handling (reopen it first)",
+                    what, s.incident_id, Name(s.transferred_to)));
   }
   return Status::Ok();
 }
@@ -261,8 +275,8 @@ Status CheckOpen(const IncidentState& s, std::string_view what) {
 Status CheckLocation(const fb::LocationT* l) {
   if (!l) return Bad("receive needs a location");
   if (!IsDivisionCode(l->division)) {
-    return Bad(fmt::format("location.division '{}' is not a six-digit GB/T 2260 code",
-                           l->division));
+    return Bad(
+        fmt::format("location.division '{}' is not a six-digit GB/T 2260 code", l->division));
   }
   if (!std::isfinite(l->lat) || !std::isfinite(l->lon) || l->lat < -90 || l->lat > 90 ||
       l->lon < -180 || l->lon > 180) {
@@ -315,8 +329,8 @@ Status DecideAssigned(const IncidentState& s, const fb::UnitAssignedT& p) {
   if (p.unit_id.empty()) return Bad("assign needs a unit_id");
   if (p.unit_kind == fb::UnitKind::unknown) return Bad("assign needs a unit_kind");
   if (s.FindUnit(p.unit_id)) {
-    return Rule(fmt::format("unit {} is already assigned to incident {}", p.unit_id,
-                            s.incident_id));
+    return Rule(
+        fmt::format("unit {} is already assigned to incident {}", p.unit_id, s.incident_id));
   }
   if (p.reinforcement && s.units.empty()) {
     return Rule("a reinforcement needs a first unit assigned before it");
@@ -329,8 +343,8 @@ Status DecideArrived(const IncidentState& s, const fb::UnitArrivedT& p, Micros a
   if (p.unit_id.empty()) return Bad("arrive needs a unit_id");
   const UnitState* u = s.FindUnit(p.unit_id);
   if (!u) {
-    return Rule(fmt::format("unit {} cannot arrive: it was not assigned to incident {}",
-                            p.unit_id, s.incident_id));
+    return Rule(fmt::format("unit {} cannot arrive: it was not assigned to incident {}", p.unit_id,
+                            s.incident_id));
   }
   if (u->arrived_at != 0) {
     return Rule(fmt::format("unit {} already arrived at {}", p.unit_id, FormatTime(u->arrived_at)));
@@ -409,14 +423,16 @@ Status DecideLinked(const IncidentState& s, const fb::CaseLinkedT& p, const Deci
   if (!p.linked_incident_id.empty()) {
     if (p.linked_incident_id == s.incident_id) return Rule("an incident cannot link to itself");
     if (!ctx.IncidentExists(p.linked_incident_id)) {
-      return Status::NotFound(fmt::format("linked incident {} does not exist", p.linked_incident_id));
+      return Status::NotFound(
+          fmt::format("linked incident {} does not exist", p.linked_incident_id));
     }
   }
   if (auto it = s.cases.find(p.case_id); it != s.cases.end()) {
     if (it->second == LinkStatus::kRejected) {
-      return Rule(fmt::format("an investigator rejected incident {} from case {}; it is not "
-                              "proposed again",
-                              s.incident_id, p.case_id));
+      return Rule(
+          fmt::format("an investigator rejected incident {} from case {}; it is not "
+                      "proposed again",
+                      s.incident_id, p.case_id));
     }
     return Status::AlreadyExists(
         fmt::format("incident {} is already linked to case {}", s.incident_id, p.case_id));

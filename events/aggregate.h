@@ -17,7 +17,7 @@
 namespace blotter {
 
 enum class IncidentStatus {
-  kNone,        // no event yet: the incident does not exist
+  kNone,  // no event yet: the incident does not exist
   kReceived,
   kClassified,
   kDispatched,  // at least one unit assigned, none arrived
@@ -40,8 +40,8 @@ struct UnitState {
 
 struct IncidentState {
   std::string incident_id;
-  uint64_t version = 0;       // sequence of the last event; 0 if none
-  std::string last_hash;      // hash of the last event (GenesisHash() if none)
+  uint64_t version = 0;   // sequence of the last event; 0 if none
+  std::string last_hash;  // hash of the last event (GenesisHash() if none)
   Micros last_recorded_at = 0;
   IncidentStatus status = IncidentStatus::kNone;
 

@@ -1,9 +1,9 @@
 #include "events/aggregate.h"
 
-#include <set>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "events/hash_chain.h"
 
@@ -13,7 +13,9 @@ namespace {
 class FakeContext final : public DecideContext {
  public:
   Micros Now() const override { return ParseTime("2021-11-20T00:00:00+08:00").value(); }
-  bool IncidentExists(std::string_view id) const override { return existing_.contains(std::string(id)); }
+  bool IncidentExists(std::string_view id) const override {
+    return existing_.contains(std::string(id));
+  }
 
  private:
   std::set<std::string> existing_ = {"411681-20211103-0005"};
@@ -110,17 +112,24 @@ std::vector<Case> Cases() {
   // Allowed transitions.
   add("receive a new incident", {R}, kOk, "", S::kReceived);
   add("classify", {R, C}, kOk, "", S::kClassified);
-  add("reclassify while open", {R, C, s("classify", R"("category":"public_order","subtype":"dispute")")}, kOk, "", S::kClassified);
+  add("reclassify while open",
+      {R, C, s("classify", R"("category":"public_order","subtype":"dispute")")}, kOk, "",
+      S::kClassified);
   add("assign after classify", {R, C, A}, kOk, "", S::kDispatched);
   add("assign before classify (fast dispatch)", {R, A}, kOk, "", S::kDispatched);
   add("reinforcement after a first unit", {R, C, A, B}, kOk, "", S::kDispatched);
   add("arrive after assignment", {R, C, A, V}, kOk, "", S::kOnScene);
   add("resolve on scene", {R, C, A, V, D}, kOk, "", S::kResolved);
   add("resolve without dispatch", {R, C, D}, kOk, "", S::kResolved);
-  add("arrest with a count", {R, C, A, V, s("resolve", R"("disposition":"arrest","count":2)")}, kOk, "", S::kResolved);
-  add("duplicate of an existing incident", {R, C, s("resolve", R"("disposition":"duplicate_of","duplicate_of":"411681-20211103-0005")")}, kOk, "", S::kResolved);
+  add("arrest with a count", {R, C, A, V, s("resolve", R"("disposition":"arrest","count":2)")}, kOk,
+      "", S::kResolved);
+  add("duplicate of an existing incident",
+      {R, C, s("resolve", R"("disposition":"duplicate_of","duplicate_of":"411681-20211103-0005")")},
+      kOk, "", S::kResolved);
   add("transfer to 120", {R, C, A, V, T}, kOk, "", S::kTransferred);
-  add("transfer to another jurisdiction", {R, C, s("transfer", R"("destination":"jurisdiction","jurisdiction":"341221")")}, kOk, "", S::kTransferred);
+  add("transfer to another jurisdiction",
+      {R, C, s("transfer", R"("destination":"jurisdiction","jurisdiction":"341221")")}, kOk, "",
+      S::kTransferred);
   add("reopen after resolution", {R, C, D, O}, kOk, "", S::kClassified);
   add("reopen after transfer returns to scene state", {R, C, A, V, T, O}, kOk, "", S::kOnScene);
   add("assign after reopen", {R, C, D, O, A}, kOk, "", S::kDispatched);
@@ -128,19 +137,36 @@ std::vector<Case> Cases() {
   add("note after resolution", {R, C, D, N}, kOk, "", S::kResolved);
   add("invalid call resolves at once", {R, s("classify", kInvalid)}, kOk, "", S::kResolved, 2);
   add("link after resolution", {R, C, D, L}, kOk, "", S::kResolved);
-  add("confirm a proposed link", {R, C, L, s("confirm_link", R"("case_id":"K1","by":"officer:7")")}, kOk, "", S::kClassified);
-  add("reject a proposed link", {R, C, L, s("reject_link", R"("case_id":"K1","by":"officer:7","reason":"different MO")")}, kOk, "", S::kClassified);
+  add("confirm a proposed link", {R, C, L, s("confirm_link", R"("case_id":"K1","by":"officer:7")")},
+      kOk, "", S::kClassified);
+  add("reject a proposed link",
+      {R, C, L, s("reject_link", R"("case_id":"K1","by":"officer:7","reason":"different MO")")},
+      kOk, "", S::kClassified);
   // Rejected.
   add("receive twice", {R, R}, kAlreadyExists, "already received");
   add("classify unknown incident", {C}, kNotFound, "does not exist");
-  add("subtype outside its category", {R, s("classify", R"("category":"traffic","subtype":"fuel_theft")")}, kInvalidArgument, "belongs to category criminal");
-  add("receive without a division code", {s("receive", R"("channel":"phone","location":{"lat":1,"lon":2,"division":"4116"})")}, kInvalidArgument, "six-digit");
-  add("receive with lat out of range", {s("receive", R"("channel":"phone","location":{"lat":91,"lon":2,"division":"411681"})")}, kInvalidArgument, "WGS84");
-  add("platform referral without referrer", {s("receive", R"("channel":"platform_referral","location":{"lat":1,"lon":2,"division":"411681"})")}, kInvalidArgument, "referred_by");
-  add("window backwards", {s("receive", std::string(kReceive) + R"(,"happened":{"from":"2021-11-17T05:00:00+08:00","to":"2021-11-17T01:00:00+08:00"})")}, kInvalidArgument, "after happened.to");
+  add("subtype outside its category",
+      {R, s("classify", R"("category":"traffic","subtype":"fuel_theft")")}, kInvalidArgument,
+      "belongs to category criminal");
+  add("receive without a division code",
+      {s("receive", R"("channel":"phone","location":{"lat":1,"lon":2,"division":"4116"})")},
+      kInvalidArgument, "six-digit");
+  add("receive with lat out of range",
+      {s("receive", R"("channel":"phone","location":{"lat":91,"lon":2,"division":"411681"})")},
+      kInvalidArgument, "WGS84");
+  add("platform referral without referrer",
+      {s("receive",
+         R"("channel":"platform_referral","location":{"lat":1,"lon":2,"division":"411681"})")},
+      kInvalidArgument, "referred_by");
+  add("window backwards",
+      {s("receive",
+         std::string(kReceive) +
+             R"(,"happened":{"from":"2021-11-17T05:00:00+08:00","to":"2021-11-17T01:00:00+08:00"})")},
+      kInvalidArgument, "after happened.to");
   add("arrive without assignment", {R, C, V}, kFailedPrecondition, "was not assigned");
   add("arrive twice", {R, C, A, V, s("arrive", kArriveA)}, kFailedPrecondition, "already arrived");
-  add("assign the same unit twice", {R, C, A, s("assign", kAssignA)}, kFailedPrecondition, "already assigned");
+  add("assign the same unit twice", {R, C, A, s("assign", kAssignA)}, kFailedPrecondition,
+      "already assigned");
   add("reinforcement without a first unit", {R, C, B}, kFailedPrecondition, "first unit");
   add("assign after resolution", {R, C, D, A}, kFailedPrecondition, "is resolved");
   add("classify after resolution", {R, C, D, C}, kFailedPrecondition, "is resolved");
@@ -148,29 +174,56 @@ std::vector<Case> Cases() {
   add("resolve after transfer", {R, C, T, D}, kFailedPrecondition, "ended police handling");
   add("resolve before classification", {R, D}, kFailedPrecondition, "classified before");
   add("resolve twice", {R, C, D, D}, kFailedPrecondition, "is resolved");
-  add("arrest without a count", {R, C, s("resolve", R"("disposition":"arrest")")}, kInvalidArgument, "count of at least 1");
-  add("count on a handled disposition", {R, C, s("resolve", R"("disposition":"handled","count":3)")}, kInvalidArgument, "count is only");
-  add("duplicate of a missing incident", {R, C, s("resolve", R"("disposition":"duplicate_of","duplicate_of":"nope")")}, kNotFound, "does not exist");
-  add("duplicate of itself", {R, C, s("resolve", R"("disposition":"duplicate_of","duplicate_of":"I")")}, kFailedPrecondition, "itself");
-  add("invalid_call on a valid incident", {R, C, s("resolve", R"("disposition":"invalid_call")")}, kFailedPrecondition, "classified invalid");
-  add("transfer to own jurisdiction", {R, C, s("transfer", R"("destination":"jurisdiction","jurisdiction":"411681")")}, kFailedPrecondition, "already in jurisdiction");
-  add("jurisdiction without a code", {R, C, s("transfer", R"("destination":"jurisdiction")")}, kInvalidArgument, "six-digit");
+  add("arrest without a count", {R, C, s("resolve", R"("disposition":"arrest")")}, kInvalidArgument,
+      "count of at least 1");
+  add("count on a handled disposition",
+      {R, C, s("resolve", R"("disposition":"handled","count":3)")}, kInvalidArgument,
+      "count is only");
+  add("duplicate of a missing incident",
+      {R, C, s("resolve", R"("disposition":"duplicate_of","duplicate_of":"nope")")}, kNotFound,
+      "does not exist");
+  add("duplicate of itself",
+      {R, C, s("resolve", R"("disposition":"duplicate_of","duplicate_of":"I")")},
+      kFailedPrecondition, "itself");
+  add("invalid_call on a valid incident", {R, C, s("resolve", R"("disposition":"invalid_call")")},
+      kFailedPrecondition, "classified invalid");
+  add("transfer to own jurisdiction",
+      {R, C, s("transfer", R"("destination":"jurisdiction","jurisdiction":"411681")")},
+      kFailedPrecondition, "already in jurisdiction");
+  add("jurisdiction without a code", {R, C, s("transfer", R"("destination":"jurisdiction")")},
+      kInvalidArgument, "six-digit");
   add("reopen an open incident", {R, C, O}, kFailedPrecondition, "only a resolved or transferred");
   add("reopen without reason", {R, C, D, s("reopen")}, kInvalidArgument, "reason");
   add("empty note", {R, s("note", R"("text":"")")}, kInvalidArgument, "text");
   add("link an unclassified incident", {R, L}, kFailedPrecondition, "only classified");
   add("link twice", {R, C, L, L}, kAlreadyExists, "already linked");
-  add("link after rejection", {R, C, L, s("reject_link", R"("case_id":"K1","by":"officer:7","reason":"no")"), L}, kFailedPrecondition, "not proposed again");
-  add("confirm after rejection is final", {R, C, L, s("reject_link", R"("case_id":"K1","by":"officer:7","reason":"no")"), s("confirm_link", R"("case_id":"K1","by":"officer:8")")}, kFailedPrecondition, "final");
-  add("confirm an unknown case", {R, C, s("confirm_link", R"("case_id":"K9","by":"officer:7")")}, kFailedPrecondition, "not linked");
-  add("reject without reason", {R, C, L, s("reject_link", R"("case_id":"K1","by":"officer:7")")}, kInvalidArgument, "reason");
-  add("event before the incident was received", {R, s.At("classify", "2021-11-17T01:00:00+08:00", kClassify)}, kFailedPrecondition, "before the incident was received");
-  add("arrival before assignment", {R, C, A, s.At("arrive", "2021-11-17T02:02:30+08:00", kArriveA)}, kFailedPrecondition, "before its assignment");
-  add("event in the future", {R, s.At("note", "2021-11-21T00:00:00+08:00", kNote)}, kFailedPrecondition, "in the future");
-  add("missing actor", {R"({"command_id":"x","type":"note","incident_id":"I","text":"t"})"}, kInvalidArgument, "actor");
-  add("missing command id", {R"({"type":"note","incident_id":"I","actor":"a","text":"t"})"}, kInvalidArgument, "command_id");
-  add("unknown command type", {R"({"command_id":"x","type":"teleport","incident_id":"I","actor":"a"})"}, kInvalidArgument, "unknown command type");
-  add("unknown field in a command", {s("receive", std::string(kReceive) + R"(,"colour":"red")")}, kInvalidArgument, "unknown field 'colour'");
+  add("link after rejection",
+      {R, C, L, s("reject_link", R"("case_id":"K1","by":"officer:7","reason":"no")"), L},
+      kFailedPrecondition, "not proposed again");
+  add("confirm after rejection is final",
+      {R, C, L, s("reject_link", R"("case_id":"K1","by":"officer:7","reason":"no")"),
+       s("confirm_link", R"("case_id":"K1","by":"officer:8")")},
+      kFailedPrecondition, "final");
+  add("confirm an unknown case", {R, C, s("confirm_link", R"("case_id":"K9","by":"officer:7")")},
+      kFailedPrecondition, "not linked");
+  add("reject without reason", {R, C, L, s("reject_link", R"("case_id":"K1","by":"officer:7")")},
+      kInvalidArgument, "reason");
+  add("event before the incident was received",
+      {R, s.At("classify", "2021-11-17T01:00:00+08:00", kClassify)}, kFailedPrecondition,
+      "before the incident was received");
+  add("arrival before assignment", {R, C, A, s.At("arrive", "2021-11-17T02:02:30+08:00", kArriveA)},
+      kFailedPrecondition, "before its assignment");
+  add("event in the future", {R, s.At("note", "2021-11-21T00:00:00+08:00", kNote)},
+      kFailedPrecondition, "in the future");
+  add("missing actor", {R"({"command_id":"x","type":"note","incident_id":"I","text":"t"})"},
+      kInvalidArgument, "actor");
+  add("missing command id", {R"({"type":"note","incident_id":"I","actor":"a","text":"t"})"},
+      kInvalidArgument, "command_id");
+  add("unknown command type",
+      {R"({"command_id":"x","type":"teleport","incident_id":"I","actor":"a"})"}, kInvalidArgument,
+      "unknown command type");
+  add("unknown field in a command", {s("receive", std::string(kReceive) + R"(,"colour":"red")")},
+      kInvalidArgument, "unknown field 'colour'");
   add("malformed JSON", {"{\"command_id\":"}, kInvalidArgument, "malformed JSON");
   return c;
 }
@@ -216,8 +269,9 @@ TEST(AggregateTest, DecideFillsTheEnvelope) {
 
 TEST(AggregateTest, FoldTracksTimesUnitsAndCommands) {
   Script s;
-  Outcome run = Execute({s("receive", kReceive), s("classify", kClassify), s("assign", kAssignA),
-                     s("arrive", kArriveA), s("resolve", R"("disposition":"arrest","count":1)")});
+  Outcome run =
+      Execute({s("receive", kReceive), s("classify", kClassify), s("assign", kAssignA),
+               s("arrive", kArriveA), s("resolve", R"("disposition":"arrest","count":1)")});
   ASSERT_TRUE(run.last.ok());
   const IncidentState& st = run.state;
   EXPECT_EQ(st.division, "411681");

@@ -1,8 +1,8 @@
 #include "events/codec.h"
 
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "events/event_log.h"
 #include "events/hash_chain.h"
@@ -69,7 +69,8 @@ TEST(CodecTest, EveryFlippedByteIsCaughtByVerifierOrHash) {
     if (!r.ok()) continue;
     // The verifier cannot see every change; a change it passes must fail the hash,
     // unless the byte was padding that no field reads (then the content is unchanged).
-    if (EncodeCanonical(Unpack(**r)) == EncodeCanonical(Unpack(*DecodeEvent(good).value()))) continue;
+    if (EncodeCanonical(Unpack(**r)) == EncodeCanonical(Unpack(*DecodeEvent(good).value())))
+      continue;
     EXPECT_FALSE(VerifyEventHash(**r).ok()) << "flip at byte " << i << " went unnoticed";
   }
 }
@@ -80,7 +81,8 @@ TEST(CodecTest, WrongRootOrIdentifierIsRejected) {
   w.earliest = 1;
   w.latest = 2;
   fbb.Finish(fb::TimeWindow::Pack(fbb, &w), "BLEV");  // right identifier, wrong table
-  auto r = DecodeEvent(std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
+  auto r = DecodeEvent(
+      std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
   EXPECT_FALSE(r.ok());
 
   std::string other = SealedChain("x", 1)[0].bytes();

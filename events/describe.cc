@@ -34,7 +34,8 @@ std::string DescribePayload(const fb::Event& e) {
       std::string out = fmt::format("classified {}/{}", Name(p->category()), Name(p->subtype()));
       if (p->mo_tags() && p->mo_tags()->size()) out += " MO [" + Join(p->mo_tags()) + "]";
       if (p->entities()) {
-        for (const auto* x : *p->entities()) out += fmt::format(" {}:{}", Name(x->kind()), S(x->value()));
+        for (const auto* x : *p->entities())
+          out += fmt::format(" {}:{}", Name(x->kind()), S(x->value()));
       }
       return out;
     }
@@ -68,11 +69,13 @@ std::string DescribePayload(const fb::Event& e) {
     }
     case fb::Payload::CaseLinkConfirmed: {
       const auto* p = e.payload_as_CaseLinkConfirmed();
-      return fmt::format("link to case {} confirmed by {}: {}", S(p->case_id()), S(p->by()), S(p->reason()));
+      return fmt::format("link to case {} confirmed by {}: {}", S(p->case_id()), S(p->by()),
+                         S(p->reason()));
     }
     case fb::Payload::CaseLinkRejected: {
       const auto* p = e.payload_as_CaseLinkRejected();
-      return fmt::format("link to case {} rejected by {}: {}", S(p->case_id()), S(p->by()), S(p->reason()));
+      return fmt::format("link to case {} rejected by {}: {}", S(p->case_id()), S(p->by()),
+                         S(p->reason()));
     }
     case fb::Payload::NONE:
       break;
@@ -82,8 +85,9 @@ std::string DescribePayload(const fb::Event& e) {
 
 std::string DescribeEvent(const fb::Event& e) {
   const auto* h = e.hash();
-  const std::string hash =
-      h ? ToHex(std::string_view(reinterpret_cast<const char*>(h->data()), std::min<size_t>(4, h->size()))) : "";
+  const std::string hash = h ? ToHex(std::string_view(reinterpret_cast<const char*>(h->data()),
+                                                      std::min<size_t>(4, h->size())))
+                             : "";
   return fmt::format("{} #{:<3} {}  {:<16} {}  [hash {}]", S(e.incident_id()), e.sequence(),
                      FormatTime(e.occurred_at()), S(e.actor()), DescribePayload(e), hash);
 }
@@ -93,9 +97,9 @@ std::string DescribeState(const IncidentState& s) {
   for (const auto& u : s.units) {
     units += (units.empty() ? "" : ",") + u.unit_id + (u.arrived_at ? "" : "(en route)");
   }
-  std::string out = fmt::format("{}  {:<11} {}/{}  division {}  received {}", s.incident_id,
-                                Name(s.status), Name(s.category), Name(s.subtype), s.division,
-                                FormatTime(s.received_at));
+  std::string out =
+      fmt::format("{}  {:<11} {}/{}  division {}  received {}", s.incident_id, Name(s.status),
+                  Name(s.category), Name(s.subtype), s.division, FormatTime(s.received_at));
   if (!units.empty()) out += "  units " + units;
   if (s.first_arrived_at) {
     out += fmt::format("  on scene after {:.1f} min",

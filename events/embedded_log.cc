@@ -1,30 +1,29 @@
 #include "events/embedded_log.h"
 
-#include <poll.h>
-#include <stdlib.h>
-#include <sys/inotify.h>
-#include <unistd.h>
-
-#include <condition_variable>
-#include <array>
-#include <deque>
-#include <unordered_set>
-#include <filesystem>
-#include <map>
-#include <mutex>
-#include <thread>
-#include <unordered_map>
-
 #include <fmt/format.h>
+#include <poll.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "events/group_commit.h"
-#include "events/head_tracker.h"
 #include "events/hash_chain.h"
+#include "events/head_tracker.h"
 
 namespace blotter {
 namespace {
@@ -99,9 +98,9 @@ struct EmbeddedLog::Impl {
   int32_t partitions = 0;
 
   std::mutex mu;
-  int64_t end = 0;                    // next offset, published; guarded by mu
-  uint64_t generation = 0;            // bumped on every publish; guarded by mu
-  bool closed = false;                // guarded by mu
+  int64_t end = 0;          // next offset, published; guarded by mu
+  uint64_t generation = 0;  // bumped on every publish; guarded by mu
+  bool closed = false;      // guarded by mu
 
   // Follower mode: a secondary instance, woken by inotify.
   bool follower = false;
@@ -155,10 +154,10 @@ struct EmbeddedLog::Impl {
   };
   std::mutex index_mu;
   std::condition_variable index_cv;
-  std::deque<IndexEntry> index_queue;        // guarded by index_mu, in log order
-  int64_t indexed_through = 0;               // guarded by index_mu
-  bool index_stopping = false;               // guarded by index_mu
-  Status index_status;                       // guarded by index_mu
+  std::deque<IndexEntry> index_queue;  // guarded by index_mu, in log order
+  int64_t indexed_through = 0;         // guarded by index_mu
+  bool index_stopping = false;         // guarded by index_mu
+  Status index_status;                 // guarded by index_mu
   std::thread indexer;
   static constexpr size_t kMaxIndexQueue = 1 << 20;
 
@@ -173,7 +172,10 @@ struct EmbeddedLog::Impl {
 
   // Kept in the index's own column family, so a crash loses markers and
   // entries together. 0xff never begins a UTF-8 incident id.
-  static std::string IndexedKey() { return "\xff" "indexed-through"; }
+  static std::string IndexedKey() {
+    return "\xff"
+           "indexed-through";
+  }
 
   Status WriteIndex(const std::vector<IndexEntry>& entries) {
     rocksdb::WriteBatch b;
@@ -206,7 +208,8 @@ struct EmbeddedLog::Impl {
       {
         std::lock_guard l(index_mu);
         if (!st.ok() && index_status.ok()) index_status = st;
-        for (const auto& e : taken) indexed_through = std::max(indexed_through, e.position.offset + 1);
+        for (const auto& e : taken)
+          indexed_through = std::max(indexed_through, e.position.offset + 1);
       }
       index_cv.notify_all();
     }
@@ -233,8 +236,10 @@ struct EmbeddedLog::Impl {
   Status RecoverIndex() {
     std::string v;
     rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kIncidentsCf], IndexedKey(), &v);
-    if (s.ok()) indexed_through = std::stoll(v);
-    else if (!s.IsNotFound()) return FromRocks(s, "read index marker");
+    if (s.ok())
+      indexed_through = std::stoll(v);
+    else if (!s.IsNotFound())
+      return FromRocks(s, "read index marker");
     if (indexed_through >= end) return Status::Ok();
     std::vector<IndexEntry> entries;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[kLogCf]));
@@ -246,7 +251,8 @@ struct EmbeddedLog::Impl {
       auto e = DecodeEvent(value.substr(kLogValuePrefix));
       if (!e.ok()) continue;  // replay --verify names it; the index skips it
       IndexEntry entry{(*e)->incident_id()->str(), (*e)->sequence(), pos, {}};
-      std::copy_n(reinterpret_cast<const char*>((*e)->hash()->data()), kHashSize, entry.hash.begin());
+      std::copy_n(reinterpret_cast<const char*>((*e)->hash()->data()), kHashSize,
+                  entry.hash.begin());
       entries.push_back(std::move(entry));
       if (entries.size() >= 65536) {
         BLOTTER_RETURN_IF_ERROR(WriteIndex(entries));
@@ -276,7 +282,8 @@ struct EmbeddedLog::Impl {
   // The last indexed event of an incident.
   Result<IncidentHead> ReadHead(std::string_view id) {
     const std::string last = IncidentKey(id, UINT64_MAX);
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[kIncidentsCf]));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), cf[kIncidentsCf]));
     it->SeekForPrev(last);
     BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read incident index"));
     const std::string_view k = it->Valid() ? it->key().ToStringView() : std::string_view();
@@ -361,9 +368,11 @@ struct EmbeddedLog::Impl {
       const Position pos{p, (*next)++};
       char prefix[kLogValuePrefix];
       for (size_t i = 0; i < kLogValuePrefix; ++i) {
-        prefix[i] = static_cast<char>((static_cast<uint32_t>(p) >> (8 * (kLogValuePrefix - 1 - i))) & 0xff);
+        prefix[i] =
+            static_cast<char>((static_cast<uint32_t>(p) >> (8 * (kLogValuePrefix - 1 - i))) & 0xff);
       }
-      const rocksdb::Slice parts[2] = {rocksdb::Slice(prefix, kLogValuePrefix), rocksdb::Slice(e.bytes())};
+      const rocksdb::Slice parts[2] = {rocksdb::Slice(prefix, kLogValuePrefix),
+                                       rocksdb::Slice(e.bytes())};
       const std::string key = LogKey(pos.offset);
       const rocksdb::Slice key_slice(key);
       batch->Put(cf[kLogCf], rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
@@ -387,7 +396,8 @@ struct EmbeddedLog::Impl {
     }
     rocksdb::WriteBatch batch;
     bool any = false;
-    const Status prefetched = is_closed ? Status::Unavailable("event log is closed") : Prefetch(group);
+    const Status prefetched =
+        is_closed ? Status::Unavailable("event log is closed") : Prefetch(group);
     HeadTracker::Undo undo;
     for (PendingAppend* x : group) {
       x->status = !prefetched.ok() ? prefetched : Stage(x, &batch, &next, &undo);
@@ -517,19 +527,18 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
     return FromRocks(s, "read event log metadata");
   } else {
     std::string format;
-    BLOTTER_RETURN_IF_ERROR(FromRocks(
-        impl->db->Get(rocksdb::ReadOptions(), impl->cf[kDefaultCf], kFormatKey, &format),
-        "read event log format"));
+    BLOTTER_RETURN_IF_ERROR(
+        FromRocks(impl->db->Get(rocksdb::ReadOptions(), impl->cf[kDefaultCf], kFormatKey, &format),
+                  "read event log format"));
     if (format != kFormatVersion) {
-      return Status::InvalidArgument(
-          fmt::format("{} holds event log format {}, this blotter reads {}", dir, format,
-                      kFormatVersion));
+      return Status::InvalidArgument(fmt::format(
+          "{} holds event log format {}, this blotter reads {}", dir, format, kFormatVersion));
     }
     impl->partitions = std::stoi(stored);
     if (options.partitions > 0 && options.partitions != impl->partitions) {
-      return Status::InvalidArgument(fmt::format(
-          "{} has {} partitions, not {} (the count of an existing log cannot change)", dir,
-          impl->partitions, options.partitions));
+      return Status::InvalidArgument(
+          fmt::format("{} has {} partitions, not {} (the count of an existing log cannot change)",
+                      dir, impl->partitions, options.partitions));
     }
   }
 
@@ -642,7 +651,8 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
                                             out[i].position.offset));
     }
     if (values[i].size() < kLogValuePrefix) {
-      return Status::Corruption(fmt::format("log entry at offset {} is damaged", out[i].position.offset));
+      return Status::Corruption(
+          fmt::format("log entry at offset {} is damaged", out[i].position.offset));
     }
     out[i].bytes = values[i].substr(kLogValuePrefix);
   }
@@ -711,9 +721,8 @@ class EmbeddedReader final : public LogReader {
         continue;
       }
       std::unique_lock l(impl_->mu);
-      const bool woken = impl_->readers_cv.wait_until(l, deadline, [&] {
-        return impl_->closed || impl_->generation != generation;
-      });
+      const bool woken = impl_->readers_cv.wait_until(
+          l, deadline, [&] { return impl_->closed || impl_->generation != generation; });
       if (!woken) return out;
     }
   }
@@ -744,8 +753,8 @@ class EmbeddedReader final : public LogReader {
 
   std::shared_ptr<EmbeddedLog::Impl> impl_;
   std::vector<Position> start_;
-  std::vector<int> owned_;       // partition -> index in start_, or -1
-  std::vector<int64_t> from_;    // partition -> first offset to return
+  std::vector<int> owned_;                    // partition -> index in start_, or -1
+  std::vector<int64_t> from_;                 // partition -> first offset to return
   std::optional<std::vector<int64_t>> stop_;  // partition -> end offset
   int64_t stop_all_ = 0;
   int64_t cursor_ = 0;
@@ -760,9 +769,8 @@ Result<std::unique_ptr<LogReader>> EmbeddedLog::NewReader(const ReaderOptions& o
   }
   for (const auto& p : pos) {
     if (p.partition < 0 || p.partition >= impl_->partitions || p.offset < 0) {
-      return Status::InvalidArgument(
-          fmt::format("no position {}:{} in a log of {} partitions", p.partition, p.offset,
-                      impl_->partitions));
+      return Status::InvalidArgument(fmt::format("no position {}:{} in a log of {} partitions",
+                                                 p.partition, p.offset, impl_->partitions));
     }
   }
   if (options.stop_at && options.stop_at->size() != pos.size()) {

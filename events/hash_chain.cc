@@ -1,8 +1,7 @@
 #include "events/hash_chain.h"
 
-#include <openssl/evp.h>
-
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 namespace blotter {
 
@@ -78,9 +77,9 @@ Status ChainVerifier::CheckLinks(const fb::Event& event) {
   }
   const std::string prev = Bytes(event.prev_hash());
   if (prev != (head.sequence == 0 ? GenesisHash() : head.hash)) {
-    return Status::Corruption(fmt::format(
-        "{}: prev_hash does not match the hash of event {} (history altered)", Name(event),
-        head.sequence));
+    return Status::Corruption(
+        fmt::format("{}: prev_hash does not match the hash of event {} (history altered)",
+                    Name(event), head.sequence));
   }
   head.sequence = event.sequence();
   head.hash = Bytes(event.hash());

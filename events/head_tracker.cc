@@ -1,8 +1,8 @@
 #include "events/head_tracker.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace blotter {
 

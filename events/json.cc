@@ -1,9 +1,9 @@
 #include "events/json.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace blotter {
 namespace {
@@ -35,7 +35,8 @@ Json WindowToJson(const fb::TimeWindowT& w) {
 
 JsonFields::JsonFields(const Json& object, std::string path, Status* status)
     : object_(object), path_(std::move(path)), status_(status) {
-  if (!object_.is_object()) Fail(fmt::format("{} must be a JSON object", path_.empty() ? "input" : path_));
+  if (!object_.is_object())
+    Fail(fmt::format("{} must be a JSON object", path_.empty() ? "input" : path_));
 }
 
 std::string JsonFields::PathOf(std::string_view key) const {
@@ -201,7 +202,8 @@ std::unique_ptr<fb::TimeWindowT> WindowFromJson(JsonFields& parent, std::string_
   } else {
     w->earliest = f.Time("from");
     w->latest = f.Time("to");
-    if (!f.Has("from") || !f.Has("to")) f.Fail(parent.PathOf(key) + " needs 'at', or 'from' and 'to'");
+    if (!f.Has("from") || !f.Has("to"))
+      f.Fail(parent.PathOf(key) + " needs 'at', or 'from' and 'to'");
   }
   f.RejectUnknown();
   return w;
@@ -265,7 +267,8 @@ Json Classified(const fb::IncidentClassifiedT& p) {
   if (!p.mo_tags.empty()) j["mo_tags"] = p.mo_tags;
   if (!p.entities.empty()) {
     Json a = Json::array();
-    for (const auto& e : p.entities) a.push_back(Json{{"kind", Name(e->kind)}, {"value", e->value}});
+    for (const auto& e : p.entities)
+      a.push_back(Json{{"kind", Name(e->kind)}, {"value", e->value}});
     j["entities"] = std::move(a);
   }
   return j;

@@ -8,11 +8,10 @@
 // enums are always written. Unknown keys are an error (a typo must not lose a
 // field silently).
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "events/codec.h"
 #include "events/vocabulary.h"

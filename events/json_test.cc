@@ -54,7 +54,8 @@ TEST(JsonTest, RejectsBadInputWithClearErrors) {
       {"unknown payload field", replace("\"unit_id\"", "\"unit\""), "payload.unit"},
       {"wrong type", replace("\"sequence\":1", "\"sequence\":\"1\""), "sequence must be"},
       {"unknown enum", replace("\"patrol_car\"", "\"tank\""), "unknown unit kind 'tank'"},
-      {"bad time", replace("2021-11-06T13:17:00+08:00", "2021-13-06T13:17:00+08:00"), "occurred_at"},
+      {"bad time", replace("2021-11-06T13:17:00+08:00", "2021-13-06T13:17:00+08:00"),
+       "occurred_at"},
       {"bad hex", replace("\"prev_hash\":\"00", "\"prev_hash\":\"zz"), "prev_hash"},
       {"unknown type", replace("\"UnitAssigned\"", "\"UnitTeleported\""), "unknown event type"},
   };

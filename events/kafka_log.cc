@@ -1,5 +1,9 @@
 #include "events/kafka_log.h"
 
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -7,10 +11,6 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-
-#include <fmt/format.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafkacpp.h>
 
 #include "events/group_commit.h"
 #include "events/hash_chain.h"
@@ -42,7 +42,8 @@ Status FromError(RdKafka::Error* error, std::string_view what) {
   if (!error) return Status::Ok();
   std::unique_ptr<RdKafka::Error> e(error);
   const std::string m = fmt::format("{}: {}", what, e->str());
-  if (e->is_fatal() || e->code() == RdKafka::ERR__FENCED || e->code() == RdKafka::ERR_PRODUCER_FENCED) {
+  if (e->is_fatal() || e->code() == RdKafka::ERR__FENCED ||
+      e->code() == RdKafka::ERR_PRODUCER_FENCED) {
     return Status::Fenced(m + " (another writer with this transactional.id took over)");
   }
   return Status::Unavailable(m);
@@ -154,7 +155,7 @@ struct KafkaLog::Impl {
   // A commit failed without a certain outcome: rebuild the heads from what
   // the log committed before the next append.
   bool heads_stale = false;  // leader only
-  Status fenced_status;  // set once, before fenced turns true
+  Status fenced_status;      // set once, before fenced turns true
 
   ~Impl() {
     if (producer) producer->flush(options.timeout_ms);
@@ -164,8 +165,8 @@ struct KafkaLog::Impl {
   Status CreateTopicIfMissing() {
     rd_kafka_t* rk = admin->c_ptr();
     char errstr[512];
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), options.partitions,
-                                                    options.replication_factor, errstr, sizeof errstr);
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(
+        topic.c_str(), options.partitions, options.replication_factor, errstr, sizeof errstr);
     if (!nt) return Status::InvalidArgument(fmt::format("topic {}: {}", topic, errstr));
     const std::string min_isr =
         std::to_string(options.replication_factor >= 3 ? options.replication_factor - 1 : 1);
@@ -182,7 +183,8 @@ struct KafkaLog::Impl {
     if (!ev) {
       st = Status::Unavailable(fmt::format("creating topic {} timed out", topic));
     } else if (rd_kafka_event_error(ev)) {
-      st = Status::Unavailable(fmt::format("creating topic {}: {}", topic, rd_kafka_event_error_string(ev)));
+      st = Status::Unavailable(
+          fmt::format("creating topic {}: {}", topic, rd_kafka_event_error_string(ev)));
     } else {
       size_t n = 0;
       const rd_kafka_topic_result_t** res =
@@ -190,8 +192,8 @@ struct KafkaLog::Impl {
       if (n == 1) {
         const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[0]);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-          st = Status::Unavailable(
-              fmt::format("creating topic {}: {}", topic, rd_kafka_topic_result_error_string(res[0])));
+          st = Status::Unavailable(fmt::format("creating topic {}: {}", topic,
+                                               rd_kafka_topic_result_error_string(res[0])));
         }
       }
     }
@@ -216,7 +218,8 @@ struct KafkaLog::Impl {
       if (last == RdKafka::ERR_NO_ERROR && md && !md->topics()->empty()) {
         const auto* tm = md->topics()->at(0);
         bool led = tm->err() == RdKafka::ERR_NO_ERROR && !tm->partitions()->empty();
-        for (const auto* pm : *tm->partitions()) led = led && pm->err() == RdKafka::ERR_NO_ERROR && pm->leader() >= 0;
+        for (const auto* pm : *tm->partitions())
+          led = led && pm->err() == RdKafka::ERR_NO_ERROR && pm->leader() >= 0;
         if (led) return static_cast<int32_t>(tm->partitions()->size());
         last = tm->err() != RdKafka::ERR_NO_ERROR ? tm->err() : RdKafka::ERR_LEADER_NOT_AVAILABLE;
       }
@@ -262,7 +265,8 @@ namespace {
 // Reads assigned partitions with a consumer, read_committed.
 class KafkaReader final : public LogReader {
  public:
-  static Result<std::unique_ptr<KafkaReader>> Create(KafkaLog::Impl* log, std::vector<Position> start,
+  static Result<std::unique_ptr<KafkaReader>> Create(KafkaLog::Impl* log,
+                                                     std::vector<Position> start,
                                                      std::optional<std::vector<int64_t>> stop) {
     auto conf = MakeConf(log->options, {{"group.id", "blotter-reader"},
                                         {"enable.auto.commit", "false"},
@@ -273,7 +277,8 @@ class KafkaReader final : public LogReader {
                                         {"fetch.wait.max.ms", "100"}});
     if (!conf.ok()) return conf.status();
     std::string err;
-    std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf->get(), err));
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+        RdKafka::KafkaConsumer::create(conf->get(), err));
     if (!consumer) return Status::Unavailable(fmt::format("Kafka consumer: {}", err));
     std::vector<RdKafka::TopicPartition*> tps;
     for (const Position& p : start) {
@@ -286,7 +291,8 @@ class KafkaReader final : public LogReader {
     r->consumer_ = std::move(consumer);
     r->pos_ = std::move(start);
     r->slot_.assign(log->partitions, -1);
-    for (size_t i = 0; i < r->pos_.size(); ++i) r->slot_[r->pos_[i].partition] = static_cast<int>(i);
+    for (size_t i = 0; i < r->pos_.size(); ++i)
+      r->slot_[r->pos_[i].partition] = static_cast<int>(i);
     r->stop_ = std::move(stop);
     return r;
   }
@@ -308,12 +314,14 @@ class KafkaReader final : public LogReader {
         return out;
       }
       // Wait for the first record; then take only what is already here.
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       const int wait_ms = out.empty() ? static_cast<int>(std::max<int64_t>(0, left.count())) : 0;
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(wait_ms));
       switch (m->err()) {
         case RdKafka::ERR_NO_ERROR: {
-          const int i = m->partition() < static_cast<int32_t>(slot_.size()) ? slot_[m->partition()] : -1;
+          const int i =
+              m->partition() < static_cast<int32_t>(slot_.size()) ? slot_[m->partition()] : -1;
           if (i < 0) break;
           pos_[i].offset = m->offset() + 1;
           if (stop_ && m->offset() >= (*stop_)[i]) break;
@@ -322,7 +330,8 @@ class KafkaReader final : public LogReader {
           break;
         }
         case RdKafka::ERR__PARTITION_EOF: {
-          const int i = m->partition() < static_cast<int32_t>(slot_.size()) ? slot_[m->partition()] : -1;
+          const int i =
+              m->partition() < static_cast<int32_t>(slot_.size()) ? slot_[m->partition()] : -1;
           if (i >= 0) pos_[i].offset = std::max(pos_[i].offset, m->offset());
           break;
         }
@@ -367,7 +376,8 @@ Status KafkaLog::Impl::ScanPartition(int32_t p, const std::function<void(LogReco
       if (batch.status().code() == StatusCode::kEndOfStream) return Status::Ok();
       return batch.status();
     }
-    if (batch->empty()) return Status::Unavailable(fmt::format("partition {} did not reach its end", p));
+    if (batch->empty())
+      return Status::Unavailable(fmt::format("partition {} did not reach its end", p));
     for (auto& r : *batch) fn(r);
   }
 }
@@ -396,7 +406,8 @@ void KafkaLog::Impl::Commit(std::span<PendingAppend* const> group) {
   if (heads_stale) {
     Status st = RebuildHeads();
     if (!st.ok()) {
-      for (PendingAppend* x : group) x->status = st.WithContext("rebuilding heads after a failed commit");
+      for (PendingAppend* x : group)
+        x->status = st.WithContext("rebuilding heads after a failed commit");
       return;
     }
     heads_stale = false;
@@ -405,7 +416,9 @@ void KafkaLog::Impl::Commit(std::span<PendingAppend* const> group) {
   HeadTracker::Undo undo;
   // The writer rebuilt every head when it opened: an incident it does not
   // track has no events.
-  auto none = [](std::string_view) -> Result<IncidentHead> { return IncidentHead{0, GenesisHash()}; };
+  auto none = [](std::string_view) -> Result<IncidentHead> {
+    return IncidentHead{0, GenesisHash()};
+  };
   std::vector<PendingAppend*> valid;
   for (PendingAppend* x : group) {
     x->status = heads.Advance(x->events, none, &undo);
@@ -438,14 +451,16 @@ void KafkaLog::Impl::Commit(std::span<PendingAppend* const> group) {
       const std::string key(e.incident_id());
       RdKafka::ErrorCode code;
       while (true) {
-        code = producer->produce(topic, KafkaPartition(key, partitions), RdKafka::Producer::RK_MSG_COPY,
+        code = producer->produce(topic, KafkaPartition(key, partitions),
+                                 RdKafka::Producer::RK_MSG_COPY,
                                  const_cast<char*>(e.bytes().data()), e.bytes().size(), key.data(),
                                  key.size(), e.recorded_at() / 1000, &slots[n]);
         if (code != RdKafka::ERR__QUEUE_FULL) break;
         producer->poll(50);
       }
       if (code != RdKafka::ERR_NO_ERROR) {
-        Status aborted = FromError(producer->abort_transaction(options.timeout_ms), "abort transaction");
+        Status aborted =
+            FromError(producer->abort_transaction(options.timeout_ms), "abort transaction");
         if (aborted.code() == StatusCode::kFenced) return fence(aborted);
         return fail_all(KafkaError(code, "produce"));
       }
@@ -462,7 +477,8 @@ void KafkaLog::Impl::Commit(std::span<PendingAppend* const> group) {
     if (st.code() == StatusCode::kFenced) return fence(st);
     if (retriable && attempt < 5) continue;
     if (abortable || retriable) {
-      Status aborted = FromError(producer->abort_transaction(options.timeout_ms), "abort transaction");
+      Status aborted =
+          FromError(producer->abort_transaction(options.timeout_ms), "abort transaction");
       if (aborted.code() == StatusCode::kFenced) return fence(aborted);
     }
     heads_stale = true;  // the outcome may be unknown; the log will tell
@@ -475,8 +491,8 @@ void KafkaLog::Impl::Commit(std::span<PendingAppend* const> group) {
       const DeliverySlot& s = slots[n];
       if (s.err != RdKafka::ERR_NO_ERROR || s.offset < 0) {
         // Committed yet undelivered cannot happen; treat as a broken invariant.
-        x->status = Status::Internal(fmt::format("committed event without a delivery report: {}",
-                                                 RdKafka::err2str(s.err)));
+        x->status = Status::Internal(
+            fmt::format("committed event without a delivery report: {}", RdKafka::err2str(s.err)));
         break;
       }
       x->positions.push_back(Position{s.partition, s.offset});
@@ -529,7 +545,8 @@ Result<std::vector<Position>> KafkaLog::Append(std::span<const EncodedEvent> eve
   if (events.empty()) return std::vector<Position>{};
   if (!impl_->producer) return Status::FailedPrecondition("this Kafka log was opened read-only");
   Impl* d = impl_.get();
-  return d->committer->Append(events, [d](std::span<PendingAppend* const> group) { d->Commit(group); });
+  return d->committer->Append(events,
+                              [d](std::span<PendingAppend* const> group) { d->Commit(group); });
 }
 
 Result<std::vector<int64_t>> KafkaLog::EndOffsets() { return impl_->EndOffsets(); }

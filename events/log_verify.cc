@@ -8,7 +8,8 @@ Status ForEachRecord(EventLog& log, const std::string& incident,
                      const std::function<Status(LogRecord&)>& fn) {
   if (!incident.empty()) {
     BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> records, log.ReadIncident(incident));
-    if (records.empty()) return Status::NotFound(fmt::format("no incident {} in the log", incident));
+    if (records.empty())
+      return Status::NotFound(fmt::format("no incident {} in the log", incident));
     for (auto& r : records) BLOTTER_RETURN_IF_ERROR(fn(r));
     return Status::Ok();
   }
@@ -43,7 +44,8 @@ Result<VerifySummary> VerifyLog(EventLog& log, const std::string& incident) {
   ChainVerifier chains;
   VerifySummary sum;
   Status st = ForEachRecord(log, incident, [&](LogRecord& r) -> Status {
-    const std::string where = fmt::format("position {}:{}", r.position.partition, r.position.offset);
+    const std::string where =
+        fmt::format("position {}:{}", r.position.partition, r.position.offset);
     auto e = DecodeEvent(r.bytes);
     if (!e.ok()) return e.status().WithContext(where);
     BLOTTER_RETURN_IF_ERROR(chains.Check(**e).WithContext(where));

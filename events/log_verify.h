@@ -13,8 +13,8 @@ namespace blotter {
 
 // Calls `fn` for each record of the log in log order (append order where the
 // log has one, else partition by partition), up to the end offsets found at
-// the start; or, when `incident` is not empty, for that incident's records in sequence order (kNotFound if it
-// has none). Stops at the first error `fn` returns.
+// the start; or, when `incident` is not empty, for that incident's records in sequence order
+// (kNotFound if it has none). Stops at the first error `fn` returns.
 Status ForEachRecord(EventLog& log, const std::string& incident,
                      const std::function<Status(LogRecord&)>& fn);
 

@@ -1,8 +1,8 @@
 #include "events/sample_events.h"
 
-#include <stdexcept>
-
 #include <fmt/format.h>
+
+#include <stdexcept>
 
 #include "events/hash_chain.h"
 

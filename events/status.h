@@ -52,7 +52,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status FailedPrecondition(std::string m) {
@@ -91,7 +93,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
   }
@@ -117,10 +119,10 @@ class [[nodiscard]] Result {
 }  // namespace blotter
 
 // Returns from the enclosing function when `expr` (a Status) is not OK.
-#define BLOTTER_RETURN_IF_ERROR(expr)           \
-  do {                                          \
-    ::blotter::Status _st = (expr);             \
-    if (!_st.ok()) return _st;                  \
+#define BLOTTER_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::blotter::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #define BLOTTER_CONCAT_INNER(a, b) a##b

@@ -1,9 +1,9 @@
 #include "events/time_util.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 namespace blotter {
 namespace {
@@ -36,9 +36,10 @@ std::string FormatTime(Micros t, int offset_minutes) {
   const year_month_day ymd{sys_days{std::chrono::days{days}}};
   const int64_t secs = in_day / kMicrosPerSecond;
   const int64_t frac = in_day % kMicrosPerSecond;
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
-                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                                secs / 3600, (secs / 60) % 60, secs % 60);
+  std::string out =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), secs / 3600,
+                  (secs / 60) % 60, secs % 60);
   if (frac != 0) {
     std::string f = fmt::format("{:06}", frac);
     while (!f.empty() && f.back() == '0') f.pop_back();
@@ -56,16 +57,18 @@ std::string FormatTime(Micros t, int offset_minutes) {
 
 Result<Micros> ParseTime(std::string_view s) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument(fmt::format("bad time '{}': {} (want RFC 3339, e.g. "
-                                               "2021-11-06T13:16:00+08:00)",
-                                               s, why));
+    return Status::InvalidArgument(
+        fmt::format("bad time '{}': {} (want RFC 3339, e.g. "
+                    "2021-11-06T13:16:00+08:00)",
+                    s, why));
   };
   int y, mo, d, h = 0, mi = 0, se = 0;
   if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
       s[7] != '-' || !Digits(s, 8, 2, &d)) {
     return bad("date is not YYYY-MM-DD");
   }
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return bad("no such date");
   int offset_minutes = kDisplayOffsetMinutes;
   Micros frac = 0;

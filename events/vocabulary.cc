@@ -29,14 +29,14 @@ Result<E> Lookup(const E (&values)[N], const char* const* names, std::string_vie
 
 }  // namespace
 
-#define BLOTTER_ENUM(E)                                                                     \
-  std::string_view Name(fb::E v) {                                                          \
-    if (v < fb::E::MIN || v > fb::E::MAX) return "?";                                       \
-    return NameIn(fb::EnumNames##E(), v);                                                   \
-  }                                                                                         \
-  template <>                                                                               \
-  Result<fb::E> EnumFromName<fb::E>(std::string_view name, std::string_view what) {         \
-    return Lookup(fb::EnumValues##E(), fb::EnumNames##E(), name, what);                     \
+#define BLOTTER_ENUM(E)                                                             \
+  std::string_view Name(fb::E v) {                                                  \
+    if (v < fb::E::MIN || v > fb::E::MAX) return "?";                               \
+    return NameIn(fb::EnumNames##E(), v);                                           \
+  }                                                                                 \
+  template <>                                                                       \
+  Result<fb::E> EnumFromName<fb::E>(std::string_view name, std::string_view what) { \
+    return Lookup(fb::EnumValues##E(), fb::EnumNames##E(), name, what);             \
   }
 
 BLOTTER_ENUM(Channel)

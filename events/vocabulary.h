@@ -24,7 +24,8 @@ Result<fb::Subtype> EnumFromName<fb::Subtype>(std::string_view name, std::string
 template <>
 Result<fb::UnitKind> EnumFromName<fb::UnitKind>(std::string_view name, std::string_view what);
 template <>
-Result<fb::TransferDestination> EnumFromName<fb::TransferDestination>(std::string_view name, std::string_view what);
+Result<fb::TransferDestination> EnumFromName<fb::TransferDestination>(std::string_view name,
+                                                                      std::string_view what);
 template <>
 Result<fb::Disposition> EnumFromName<fb::Disposition>(std::string_view name, std::string_view what);
 template <>

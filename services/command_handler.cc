@@ -45,8 +45,8 @@ Result<IncidentState*> CommandHandler::Load(const std::string& id) {
   for (const auto& r : records) {
     auto e = DecodeEvent(r.bytes);
     if (!e.ok()) {
-      return e.status().WithContext(fmt::format("incident {} at {}:{}", id, r.position.partition,
-                                                r.position.offset));
+      return e.status().WithContext(
+          fmt::format("incident {} at {}:{}", id, r.position.partition, r.position.offset));
     }
     Apply(state, **e);
   }

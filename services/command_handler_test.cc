@@ -20,9 +20,7 @@ Command Parse(const char* line) { return CommandFromJson(line).value(); }
 
 class CommandHandlerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    log_ = EmbeddedLog::Open(dir_.path()).value();
-  }
+  void SetUp() override { log_ = EmbeddedLog::Open(dir_.path()).value(); }
   // Events in the log (the embedded log's offsets count appends).
   int64_t Appended() { return log_->EndOffsets().value().at(0); }
   testing::ScratchDir dir_;
@@ -90,8 +88,10 @@ TEST_F(CommandHandlerTest, StaleWriterReloadsAfterConflict) {
 
 TEST_F(CommandHandlerTest, BatchRejectsAloneAndAppendsTheRestOnce) {
   CommandHandler h(log_.get(), &clock_);
-  std::vector<Command> batch = {Parse(kReceive), Parse(kClassify),
-                                Parse(R"({"command_id":"x","type":"arrive","incident_id":"411681-20211008-0001","actor":"u","unit_id":"nobody"})")};
+  std::vector<Command> batch = {
+      Parse(kReceive), Parse(kClassify),
+      Parse(
+          R"({"command_id":"x","type":"arrive","incident_id":"411681-20211008-0001","actor":"u","unit_id":"nobody"})")};
   auto results = h.HandleBatch(batch);
   ASSERT_EQ(results.size(), 3u);
   EXPECT_TRUE(results[0].ok());

@@ -1,6 +1,9 @@
 // The embedded (RocksDB) event log: the conformance suite, and what only a
 // disk log has to show: one process at a time, and durability across kill -9.
 
+#include "events/embedded_log.h"
+
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,9 +11,6 @@
 #include <random>
 #include <set>
 
-#include <fmt/format.h>
-
-#include "events/embedded_log.h"
 #include "events/hash_chain.h"
 #include "events/sample_events.h"
 #include "tests/log_conformance.h"
@@ -157,7 +157,8 @@ TEST(EmbeddedLogTest, KillNineLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) 
       for (int k = 0; k < kBatch; ++k) {
         present += (*log)->Head(fmt::format("b{}-{}", batch, k)).value().sequence == 1;
       }
-      ASSERT_TRUE(present == 0 || present == kBatch) << "batch " << batch << " is partial: " << present;
+      ASSERT_TRUE(present == 0 || present == kBatch)
+          << "batch " << batch << " is partial: " << present;
       if (present == 0) break;
       ++present_batches;
     }

@@ -3,15 +3,15 @@
 // a reader resumes from its position. Restarts the broker tools/test.sh
 // started (BLOTTER_KAFKA_DIR), with tools/kafka/stop.sh and start.sh.
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "events/kafka_log.h"
 #include "events/sample_events.h"
@@ -37,7 +37,8 @@ TEST(KafkaFaultTest, BrokerRestartLosesNothingAndDuplicatesNothing) {
 
   KafkaLogOptions o;
   o.bootstrap = bootstrap;
-  o.topic_prefix = fmt::format("fault-{}", std::chrono::system_clock::now().time_since_epoch().count());
+  o.topic_prefix =
+      fmt::format("fault-{}", std::chrono::system_clock::now().time_since_epoch().count());
   o.transactional_id = o.topic_prefix;
   o.partitions = 4;
   o.timeout_ms = 15000;
@@ -52,7 +53,8 @@ TEST(KafkaFaultTest, BrokerRestartLosesNothingAndDuplicatesNothing) {
   std::thread writer([&] {
     for (int b = 0; b < kBatches; ++b) {
       std::vector<EncodedEvent> batch;
-      for (int k = 0; k < kPerBatch; ++k) batch.push_back(SealedChain(fmt::format("r{}-{}", b, k), 1)[0]);
+      for (int k = 0; k < kPerBatch; ++k)
+        batch.push_back(SealedChain(fmt::format("r{}-{}", b, k), 1)[0]);
       const auto deadline = std::chrono::steady_clock::now() + 180s;
       while (true) {
         auto r = (*log)->Append(batch);
@@ -63,7 +65,8 @@ TEST(KafkaFaultTest, BrokerRestartLosesNothingAndDuplicatesNothing) {
           acked.push_back(b);
           break;
         }
-        if (r.status().code() == StatusCode::kFenced || std::chrono::steady_clock::now() > deadline) {
+        if (r.status().code() == StatusCode::kFenced ||
+            std::chrono::steady_clock::now() > deadline) {
           ADD_FAILURE() << "writer gave up: " << r.status().ToString();
           writer_failed = true;
           return;
@@ -86,8 +89,8 @@ TEST(KafkaFaultTest, BrokerRestartLosesNothingAndDuplicatesNothing) {
     ASSERT_TRUE(r.ok());
     const auto deadline = std::chrono::steady_clock::now() + 240s;
     size_t total = 0;
-    while (total < static_cast<size_t>(kBatches * kPerBatch) && std::chrono::steady_clock::now() < deadline &&
-           !writer_failed) {
+    while (total < static_cast<size_t>(kBatches * kPerBatch) &&
+           std::chrono::steady_clock::now() < deadline && !writer_failed) {
       auto batch = (*r)->Poll(500, 1s);
       if (!batch.ok()) continue;  // broker away: the consumer reconnects by itself
       for (const auto& rec : *batch) {
@@ -132,9 +135,10 @@ TEST(KafkaFaultTest, BrokerRestartLosesNothingAndDuplicatesNothing) {
   for (const auto& [id, n] : stored) EXPECT_EQ(n, 1) << id << " duplicated";
   EXPECT_EQ(seen.size(), static_cast<size_t>(kBatches * kPerBatch)) << "the reader did not resume";
   for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << id << " read twice";
-  std::printf("broker restart: %d batches acknowledged, %d append attempts retried, %d landed "
-              "from an unclear attempt; %zu events stored once each\n",
-              kBatches, retries.load(), landed_unclear.load(), stored.size());
+  std::printf(
+      "broker restart: %d batches acknowledged, %d append attempts retried, %d landed "
+      "from an unclear attempt; %zu events stored once each\n",
+      kBatches, retries.load(), landed_unclear.load(), stored.size());
 }
 
 }  // namespace

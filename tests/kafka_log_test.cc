@@ -3,6 +3,9 @@
 // unchanged, and what only Kafka has to show: fencing, and a broker restart
 // in the middle of a stream of appends.
 
+#include "events/kafka_log.h"
+
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,10 +15,7 @@
 #include <set>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "events/hash_chain.h"
-#include "events/kafka_log.h"
 #include "events/sample_events.h"
 #include "tests/log_conformance.h"
 
@@ -136,7 +136,8 @@ TEST(KafkaLogTest, TopicIsCreatedAsTheSystemOfRecord) {
   auto reader = KafkaLog::Open(o);
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ((*reader)->partitions(), 5);
-  EXPECT_EQ((*reader)->Append(SealedChain("x", 1)).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*reader)->Append(SealedChain("x", 1)).status().code(),
+            StatusCode::kFailedPrecondition);
 }
 
 TEST(KafkaLogTest, UnreachableBrokerIsAClearError) {

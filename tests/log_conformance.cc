@@ -1,10 +1,10 @@
 #include "tests/log_conformance.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <map>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "events/hash_chain.h"
 #include "events/sample_events.h"
@@ -95,7 +95,9 @@ TEST_P(LogConformanceTest, RejectsConflictingAppendsWhole) {
       {"wrong prev_hash",
        [](const auto& c) { return SealedChain("x", 1, 3, std::string(32, 'z')); }},
       {"good then bad in one append",
-       [](const auto& c) { return std::vector<EncodedEvent>{c[2], c[4]}; }},
+       [](const auto& c) {
+         return std::vector<EncodedEvent>{c[2], c[4]};
+       }},
       {"other incident fine, this one bad",
        [](const auto& c) {
          auto v = SealedChain("y", 1);

@@ -7,12 +7,12 @@
 //   INSTANTIATE_TEST_SUITE_P(Embedded, LogConformanceTest,
 //                            ::testing::Values(&MakeEmbeddedHarness));
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "events/event_log.h"
 

@@ -7,11 +7,11 @@
 // these files: a schema change that breaks this test breaks every log
 // already written.
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "events/hash_chain.h"
 #include "events/json.h"

@@ -5,12 +5,12 @@
 //   tamper_tool DIR delete OFFSET        remove an event
 //   tamper_tool DIR swap OFFSET OFFSET   exchange two events
 
+#include <rocksdb/db.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <rocksdb/db.h>
 
 namespace {
 
@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1], op = argv[2];
   const long long o = std::stoll(argv[3]);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : {"default", "log", "incidents"}) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  for (const char* name : {"default", "log", "incidents"})
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> h;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &h, &raw);

@@ -1,18 +1,17 @@
 // blotter bench: throughput figures, each beside its ceiling measured in the
 // same run (these machines are shared and noisy; the ratio is what holds).
 
+#include <librdkafka/rdkafkacpp.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include <filesystem>
 #include <random>
 #include <thread>
 
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
-
-#include <librdkafka/rdkafkacpp.h>
-
 #include "events/embedded_log.h"
-#include "events/kafka_log.h"
 #include "events/hash_chain.h"
+#include "events/kafka_log.h"
 #include "tools/cli/common.h"
 
 namespace blotter::cli {
@@ -123,7 +122,6 @@ std::vector<std::vector<EncodedEvent>> MakeIncidents(uint64_t events) {
   return out;
 }
 
-
 // A small sealed first event of a throwaway incident.
 EncodedEvent WarmUpEvent(const std::string& id) {
   fb::EventT e;
@@ -137,7 +135,6 @@ EncodedEvent WarmUpEvent(const std::string& id) {
   e.prev_hash.assign(GenesisHash().begin(), GenesisHash().end());
   return Seal(e).value();
 }
-
 
 struct Figure {
   std::string name;
@@ -162,7 +159,8 @@ std::vector<std::vector<const EncodedEvent*>> Split(
   return out;
 }
 
-Result<Figure> RawRocksDb(const std::string& dir, const std::vector<std::vector<const EncodedEvent*>>& parts,
+Result<Figure> RawRocksDb(const std::string& dir,
+                          const std::vector<std::vector<const EncodedEvent*>>& parts,
                           size_t batch) {
   rocksdb::Options options;
   options.create_if_missing = true;
@@ -200,8 +198,9 @@ Result<Figure> RawRocksDb(const std::string& dir, const std::vector<std::vector<
   return f;
 }
 
-Result<Figure> LogAppend(const std::string& dir, const std::vector<std::vector<const EncodedEvent*>>& parts,
-                         size_t batch, int32_t partitions) {
+Result<Figure> LogAppend(const std::string& dir,
+                         const std::vector<std::vector<const EncodedEvent*>>& parts, size_t batch,
+                         int32_t partitions) {
   EmbeddedLogOptions eo;
   eo.partitions = partitions;
   BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedLog> log, EmbeddedLog::Open(dir, eo));
@@ -246,7 +245,8 @@ Result<Figure> LogAppend(const std::string& dir, const std::vector<std::vector<c
 
 // The Kafka ceiling: a plain idempotent producer (acks=all, the writer's
 // own batching settings) sending the same keys and bytes, then flushing.
-Result<Figure> RawKafka(const KafkaLogOptions& base, const std::vector<const EncodedEvent*>& events) {
+Result<Figure> RawKafka(const KafkaLogOptions& base,
+                        const std::vector<const EncodedEvent*>& events) {
   KafkaLogOptions o = base;
   o.topic_prefix += "-raw";
   {
@@ -275,17 +275,18 @@ Result<Figure> RawKafka(const KafkaLogOptions& base, const std::vector<const Enc
     producer->produce(topic, p, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(kWarm),
                       sizeof kWarm - 1, nullptr, 0, 0, nullptr);
   }
-  if (producer->flush(60000) != RdKafka::ERR_NO_ERROR) return Status::Unavailable("warm-up timed out");
+  if (producer->flush(60000) != RdKafka::ERR_NO_ERROR)
+    return Status::Unavailable("warm-up timed out");
   Progress progress("raw produce", events.size());
   const auto start = std::chrono::steady_clock::now();
   uint64_t sent = 0;
   for (const EncodedEvent* e : events) {
     const std::string key(e->incident_id());
     while (true) {
-      const auto code = producer->produce(topic, KafkaPartition(key, partitions),
-                                          RdKafka::Producer::RK_MSG_COPY,
-                                          const_cast<char*>(e->bytes().data()), e->bytes().size(),
-                                          key.data(), key.size(), 0, nullptr);
+      const auto code =
+          producer->produce(topic, KafkaPartition(key, partitions), RdKafka::Producer::RK_MSG_COPY,
+                            const_cast<char*>(e->bytes().data()), e->bytes().size(), key.data(),
+                            key.size(), 0, nullptr);
       if (code == RdKafka::ERR_NO_ERROR) break;
       if (code != RdKafka::ERR__QUEUE_FULL) return Status::Unavailable(RdKafka::err2str(code));
       producer->poll(10);
@@ -293,13 +294,15 @@ Result<Figure> RawKafka(const KafkaLogOptions& base, const std::vector<const Enc
     producer->poll(0);
     if (++sent % 10000 == 0) progress.Update(sent);
   }
-  if (producer->flush(120000) != RdKafka::ERR_NO_ERROR) return Status::Unavailable("flush timed out");
+  if (producer->flush(120000) != RdKafka::ERR_NO_ERROR)
+    return Status::Unavailable("flush timed out");
   const double secs = Seconds(start);
   progress.Finish();
   return Figure{"plain idempotent producer, acks=all (ceiling)", events.size(), secs};
 }
 
-Result<Figure> KafkaAppend(const KafkaLogOptions& base, const std::vector<std::vector<const EncodedEvent*>>& parts,
+Result<Figure> KafkaAppend(const KafkaLogOptions& base,
+                           const std::vector<std::vector<const EncodedEvent*>>& parts,
                            size_t batch) {
   KafkaLogOptions o = base;
   o.topic_prefix += fmt::format("-txn{}x{}", parts.size(), batch);
@@ -348,8 +351,9 @@ Result<Figure> KafkaAppend(const KafkaLogOptions& base, const std::vector<std::v
   const double secs = Seconds(start);
   progress.Finish();
   if (!first_error.ok()) return first_error;
-  return Figure{fmt::format("blotter Kafka log, {} appender(s), {} per append", parts.size(), batch),
-                total, secs};
+  return Figure{
+      fmt::format("blotter Kafka log, {} appender(s), {} per append", parts.size(), batch), total,
+      secs};
 }
 
 int RunAppendKafka(const BenchOptions& o) {
@@ -361,8 +365,9 @@ int RunAppendKafka(const BenchOptions& o) {
     ko.properties = *props;
   }
   ko.partitions = o.log.partitions > 0 ? o.log.partitions : 8;
-  ko.topic_prefix = fmt::format("{}-bench-{}", o.log.topic_prefix,
-                                std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
+  ko.topic_prefix =
+      fmt::format("{}-bench-{}", o.log.topic_prefix,
+                  std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
   fmt::print(stderr, "bench append --kafka: sealing {} realistic events...\n", o.events);
   auto incidents = MakeIncidents(o.events);
   uint64_t n = 0, bytes = 0;
@@ -390,13 +395,16 @@ int RunAppendKafka(const BenchOptions& o) {
     if (!f.ok()) return Fail("bench", f.status().WithContext("transactional append"));
     figures.push_back(*f);
   }
-  PrintLine(fmt::format("bench append --kafka {}: {} events, {} incidents, {:.0f} bytes/event, "
-                        "{} partitions, replication factor {}; topics {}-*",
-                        o.log.kafka, n, incidents.size(), static_cast<double>(bytes) / n,
-                        ko.partitions, ko.replication_factor, ko.topic_prefix));
-  PrintLine(fmt::format("  commit every N events: one transaction per append of N events (appends "
-                        "queued meanwhile join it); an append returns after its commit"));
-  PrintLine(fmt::format("  {:<52} {:>10} {:>12} {:>10}", "case", "events", "events/s", "vs ceiling"));
+  PrintLine(
+      fmt::format("bench append --kafka {}: {} events, {} incidents, {:.0f} bytes/event, "
+                  "{} partitions, replication factor {}; topics {}-*",
+                  o.log.kafka, n, incidents.size(), static_cast<double>(bytes) / n, ko.partitions,
+                  ko.replication_factor, ko.topic_prefix));
+  PrintLine(
+      fmt::format("  commit every N events: one transaction per append of N events (appends "
+                  "queued meanwhile join it); an append returns after its commit"));
+  PrintLine(
+      fmt::format("  {:<52} {:>10} {:>12} {:>10}", "case", "events", "events/s", "vs ceiling"));
   for (const Figure& f : figures) {
     PrintLine(fmt::format("  {:<52} {:>10} {:>12.0f} {:>9.0f}%", f.name, f.events, f.rate(),
                           100.0 * f.rate() / figures[0].rate()));
@@ -452,16 +460,19 @@ int RunAppend(const BenchOptions& o) {
   }
   if (cleanup) fs::remove_all(dir, ec);
 
-  PrintLine(fmt::format("bench append: {} events, {} incidents, {:.0f} bytes/event, WAL synced "
-                        "(fsync) on every write, {} partitions",
-                        n, incidents.size(), static_cast<double>(bytes) / n, partitions));
+  PrintLine(
+      fmt::format("bench append: {} events, {} incidents, {:.0f} bytes/event, WAL synced "
+                  "(fsync) on every write, {} partitions",
+                  n, incidents.size(), static_cast<double>(bytes) / n, partitions));
   PrintLine(fmt::format("  sealing (encode + SHA-256 chain), 1 thread: {:>10.0f} events/s",
                         n / seal_secs));
-  PrintLine(fmt::format("  {:<44} {:>10} {:>12} {:>10}", "case", "events", "events/s", "vs ceiling"));
+  PrintLine(
+      fmt::format("  {:<44} {:>10} {:>12} {:>10}", "case", "events", "events/s", "vs ceiling"));
   for (size_t i = 0; i < figures.size(); i += 2) {
     const Figure& raw = figures[i];
     const Figure& log = figures[i + 1];
-    PrintLine(fmt::format("  {:<44} {:>10} {:>12.0f} {:>10}", raw.name, raw.events, raw.rate(), ""));
+    PrintLine(
+        fmt::format("  {:<44} {:>10} {:>12.0f} {:>10}", raw.name, raw.events, raw.rate(), ""));
     PrintLine(fmt::format("  {:<44} {:>10} {:>12.0f} {:>9.0f}%", log.name, log.events, log.rate(),
                           100.0 * log.rate() / raw.rate()));
   }
@@ -483,15 +494,17 @@ Subcommand AddBench(CLI::App& root) {
   append->add_option("--appenders", o->appenders, "concurrent appenders, one case each")
       ->capture_default_str()
       ->delimiter(',');
-  append->add_option("--small-appenders", o->small_appenders,
-                     "appenders in the one-event-per-append case (group commit)")
+  append
+      ->add_option("--small-appenders", o->small_appenders,
+                   "appenders in the one-event-per-append case (group commit)")
       ->capture_default_str();
   append->add_option("--small-events", o->small_events, "events in that case")
       ->capture_default_str();
   append->add_option("--dir", o->dir, "scratch directory (default: a new one in /tmp, removed)");
-  append->add_option("--commit-events", o->kafka_commit_events,
-                     "with --kafka: events per transaction, one case each (the first also for "
-                     "several appenders)")
+  append
+      ->add_option("--commit-events", o->kafka_commit_events,
+                   "with --kafka: events per transaction, one case each (the first also for "
+                   "several appenders)")
       ->capture_default_str()
       ->delimiter(',');
   c.run = [o, append] {

@@ -13,8 +13,7 @@ namespace blotter::cli {
 
 void AddLogOptions(CLI::App* app, LogOptions* o, std::string service) {
   o->service = std::move(service);
-  app->add_option("--data", o->data_dir, "embedded event log directory")
-      ->capture_default_str();
+  app->add_option("--data", o->data_dir, "embedded event log directory")->capture_default_str();
   app->add_option("--partitions", o->partitions,
                   "partitions of a new log (default 8; an existing log keeps its own)");
   app->add_option("--kafka", o->kafka, "Kafka bootstrap servers: use Kafka instead of --data");
@@ -95,7 +94,9 @@ bool LineInput::Next(std::string* line) {
 }
 
 Progress::Progress(std::string what, uint64_t total)
-    : what_(std::move(what)), total_(total), tty_(isatty(STDERR_FILENO) == 1),
+    : what_(std::move(what)),
+      total_(total),
+      tty_(isatty(STDERR_FILENO) == 1),
       start_us_(NowMicros()) {}
 
 Progress::~Progress() { Finish(); }
@@ -114,8 +115,8 @@ void Progress::Update(uint64_t done) {
     const int filled = static_cast<int>(frac * width);
     const double eta = rate > 0 ? (total_ - std::min(done, total_)) / rate : 0;
     fmt::print(stderr, "\r{} [{}{}] {:5.1f}% {:>10}/{} {:>9.0f}/s ETA {:4.0f}s", what_,
-               std::string(filled, '#'), std::string(width - filled, '.'), frac * 100, done,
-               total_, rate, eta);
+               std::string(filled, '#'), std::string(width - filled, '.'), frac * 100, done, total_,
+               rate, eta);
   } else {
     fmt::print(stderr, "\r{} {:>10} {:>9.0f}/s {:5.1f}s", what_, done, rate, secs);
   }

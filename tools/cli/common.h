@@ -3,15 +3,15 @@
 // Shared pieces of the blotter subcommands: opening the log, input lines,
 // errors on stderr, progress on a terminal.
 
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <functional>
 #include <istream>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "events/event_log.h"
 

@@ -9,7 +9,7 @@ namespace {
 
 // Subcommands whose capability has not landed yet say so plainly.
 blotter::cli::Subcommand AddPending(CLI::App& root, const char* name, const char* what,
-                                 const char* issue) {
+                                    const char* issue) {
   blotter::cli::Subcommand c;
   c.app = root.add_subcommand(name, what);
   c.app->allow_extras();
@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
       blotter::cli::AddTail(app),
       AddPending(app, "simulate", "generate a province-scale 110 workload", "the simulator issue"),
       AddPending(app, "project", "run the projections into RocksDB views", "the projections issue"),
-      AddPending(app, "query", "query incidents, linked incidents and cases", "the projections issue"),
+      AddPending(app, "query", "query incidents, linked incidents and cases",
+                 "the projections issue"),
       AddPending(app, "report", "the 110 statistics report", "the projections issue"),
       AddPending(app, "link", "confirm or reject a case link", "the serial-case linking issue"),
       AddPending(app, "evaluate-links", "compare links with ground truth",

@@ -114,7 +114,9 @@ Subcommand AddReplay(CLI::App& root) {
   c.app->add_flag("--verify", o->verify,
                   "check decoding, hash chains and sequences; print a summary; exit non-zero "
                   "naming the first bad event");
-  c.app->add_option("--format", o->format, "json (one line per event or state; import reads it) or text")
+  c.app
+      ->add_option("--format", o->format,
+                   "json (one line per event or state; import reads it) or text")
       ->capture_default_str()
       ->check(CLI::IsMember({"json", "text"}));
   c.run = [o] { return Run(*o); };

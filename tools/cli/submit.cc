@@ -54,16 +54,20 @@ int Run(const SubmitOptions& o) {
     if (pending.empty()) return;
     auto results = handler.HandleBatch(pending);
     for (size_t i = 0; i < results.size(); ++i) {
-      if (!results[i].ok()) reject(pending_lines[i], pending[i].command_id, results[i].status());
-      else ++accepted;
+      if (!results[i].ok())
+        reject(pending_lines[i], pending[i].command_id, results[i].status());
+      else
+        ++accepted;
       PrintLine(ResultJson(pending_lines[i], pending[i], results[i]).dump(-1, ' ', false));
     }
     pending.clear();
     pending_lines.clear();
   };
 
+  Progress progress("submit", 0);
   std::string line;
   while (input->Next(&line)) {
+    progress.Update(input->line_number());
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     auto command = CommandFromJson(line);
     if (!command.ok()) {
@@ -78,6 +82,7 @@ int Run(const SubmitOptions& o) {
     if (pending.size() >= o.batch) flush();
   }
   flush();
+  progress.Finish();
   std::fflush(stdout);
   if (rejected > 0) {
     fmt::print(stderr, "blotter submit: {} command(s) rejected, {} accepted\n", rejected, accepted);
@@ -97,8 +102,9 @@ Subcommand AddSubmit(CLI::App& root) {
   AddLogOptions(c.app, &o->log, "submit");
   c.app->add_option("input", o->input, "file of JSON-line commands ('-': stdin)")
       ->capture_default_str();
-  c.app->add_option("--batch", o->batch,
-                    "commands decided per durable append (1: each command acknowledged alone)")
+  c.app
+      ->add_option("--batch", o->batch,
+                   "commands decided per durable append (1: each command acknowledged alone)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   c.run = [o] { return Run(*o); };
