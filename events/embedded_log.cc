@@ -763,20 +763,8 @@ class EmbeddedReader final : public LogReader {
 }  // namespace
 
 Result<std::unique_ptr<LogReader>> EmbeddedLog::NewReader(const ReaderOptions& options) {
-  std::vector<Position> pos = options.start;
-  if (pos.empty()) {
-    for (int32_t p = 0; p < impl_->partitions; ++p) pos.push_back({p, 0});
-  }
-  for (const auto& p : pos) {
-    if (p.partition < 0 || p.partition >= impl_->partitions || p.offset < 0) {
-      return Status::InvalidArgument(fmt::format("no position {}:{} in a log of {} partitions",
-                                                 p.partition, p.offset, impl_->partitions));
-    }
-  }
-  if (options.stop_at && options.stop_at->size() != pos.size()) {
-    return Status::InvalidArgument("stop_at needs one offset per partition read");
-  }
-  return std::unique_ptr<LogReader>(new EmbeddedReader(impl_, std::move(pos), options.stop_at));
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<Position> start, ReaderStart(options, impl_->partitions));
+  return std::unique_ptr<LogReader>(new EmbeddedReader(impl_, std::move(start), options.stop_at));
 }
 
 }  // namespace blotter

@@ -1,5 +1,7 @@
 #include "events/event_log.h"
 
+#include <fmt/format.h>
+
 namespace blotter {
 
 int32_t Murmur2(std::string_view key) {
@@ -40,6 +42,23 @@ int32_t Murmur2(std::string_view key) {
 int32_t KafkaPartition(std::string_view key, int32_t partitions) {
   return static_cast<int32_t>((static_cast<uint32_t>(Murmur2(key)) & 0x7fffffff) %
                               static_cast<uint32_t>(partitions));
+}
+
+Result<std::vector<Position>> ReaderStart(const ReaderOptions& options, int32_t partitions) {
+  std::vector<Position> start = options.start;
+  if (start.empty()) {
+    for (int32_t p = 0; p < partitions; ++p) start.push_back({p, 0});
+  }
+  for (const auto& p : start) {
+    if (p.partition < 0 || p.partition >= partitions || p.offset < 0) {
+      return Status::InvalidArgument(fmt::format("no position {}:{} in a log of {} partitions",
+                                                 p.partition, p.offset, partitions));
+    }
+  }
+  if (options.stop_at && options.stop_at->size() != start.size()) {
+    return Status::InvalidArgument("stop_at needs one offset per partition read");
+  }
+  return start;
 }
 
 int32_t EventLog::PartitionOf(std::string_view incident_id) const {

@@ -112,6 +112,12 @@ class EventLog {
   virtual bool TotallyOrdered() const { return false; }
 };
 
+// The start positions a reader gets from `options` in a log of `partitions`
+// (every partition from 0 when none are given), checked: kInvalidArgument for
+// a partition out of range, a negative offset, or stop offsets that do not
+// match the partitions read.
+Result<std::vector<Position>> ReaderStart(const ReaderOptions& options, int32_t partitions);
+
 // Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2).
 int32_t Murmur2(std::string_view key);
 // Kafka's default partition for a key: (murmur2(key) & 0x7fffffff) % partitions.

@@ -577,19 +577,7 @@ Result<std::vector<LogRecord>> KafkaLog::ReadIncident(std::string_view incident_
 }
 
 Result<std::unique_ptr<LogReader>> KafkaLog::NewReader(const ReaderOptions& options) {
-  std::vector<Position> start = options.start;
-  if (start.empty()) {
-    for (int32_t p = 0; p < impl_->partitions; ++p) start.push_back({p, 0});
-  }
-  for (const auto& p : start) {
-    if (p.partition < 0 || p.partition >= impl_->partitions || p.offset < 0) {
-      return Status::InvalidArgument(fmt::format("no position {}:{} in a topic of {} partitions",
-                                                 p.partition, p.offset, impl_->partitions));
-    }
-  }
-  if (options.stop_at && options.stop_at->size() != start.size()) {
-    return Status::InvalidArgument("stop_at needs one offset per partition read");
-  }
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<Position> start, ReaderStart(options, impl_->partitions));
   BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<KafkaReader> r,
                            KafkaReader::Create(impl_.get(), std::move(start), options.stop_at));
   return std::unique_ptr<LogReader>(std::move(r));

@@ -77,20 +77,6 @@ KafkaLogOptions Options(const std::string& prefix) {
   return o;
 }
 
-std::vector<LogRecord> ReadAll(EventLog& log) {
-  std::vector<LogRecord> out;
-  ReaderOptions ro;
-  ro.stop_at = log.EndOffsets().value();
-  auto reader = log.NewReader(ro);
-  EXPECT_TRUE(reader.ok());
-  while (true) {
-    auto batch = (*reader)->Poll(1000, 20s);
-    if (!batch.ok()) break;
-    for (auto& r : *batch) out.push_back(std::move(r));
-  }
-  return out;
-}
-
 TEST(KafkaLogTest, SecondWriterFencesTheFirst) {
   ASSERT_FALSE(Bootstrap().empty());
   const std::string prefix = UniquePrefix("fence");

@@ -10,9 +10,6 @@
 #include "events/sample_events.h"
 
 namespace blotter::testing {
-namespace {
-
-using namespace std::chrono_literals;
 
 std::vector<LogRecord> ReadAll(EventLog& log) {
   std::vector<LogRecord> out;
@@ -21,7 +18,7 @@ std::vector<LogRecord> ReadAll(EventLog& log) {
   auto reader = log.NewReader(ro);
   EXPECT_TRUE(reader.ok());
   while (true) {
-    auto batch = (*reader)->Poll(1000, 5s);
+    auto batch = (*reader)->Poll(1000, std::chrono::seconds(20));
     if (!batch.ok()) {
       EXPECT_EQ(batch.status().code(), StatusCode::kEndOfStream) << batch.status().ToString();
       return out;
@@ -29,6 +26,10 @@ std::vector<LogRecord> ReadAll(EventLog& log) {
     for (auto& r : *batch) out.push_back(std::move(r));
   }
 }
+
+namespace {
+
+using namespace std::chrono_literals;
 
 TEST_P(LogConformanceTest, AppendsAndReadsBackInOrder) {
   auto log = NewLog(4);

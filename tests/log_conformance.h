@@ -28,6 +28,9 @@ class LogHarness {
   virtual std::unique_ptr<EventLog> Reopen() = 0;
 };
 
+// Every record up to the end offsets read at the start, in reader order.
+std::vector<LogRecord> ReadAll(EventLog& log);
+
 using HarnessFactory = std::unique_ptr<LogHarness> (*)();
 
 class LogConformanceTest : public ::testing::TestWithParam<HarnessFactory> {

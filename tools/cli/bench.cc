@@ -198,13 +198,12 @@ Result<Figure> RawRocksDb(const std::string& dir,
   return f;
 }
 
-Result<Figure> LogAppend(const std::string& dir,
-                         const std::vector<std::vector<const EncodedEvent*>>& parts, size_t batch,
-                         int32_t partitions) {
-  EmbeddedLogOptions eo;
-  eo.partitions = partitions;
-  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedLog> log, EmbeddedLog::Open(dir, eo));
-  // Batches are built before the clock starts: the figure is the log's work.
+// Appends `parts` (one appender thread each) in appends of `batch` events
+// and times it. Batches are built before the clock starts: the figure is the
+// log's work.
+Result<Figure> TimeAppends(EventLog& log,
+                           const std::vector<std::vector<const EncodedEvent*>>& parts, size_t batch,
+                           std::string name) {
   std::vector<std::vector<std::vector<EncodedEvent>>> batches(parts.size());
   uint64_t total = 0;
   for (size_t t = 0; t < parts.size(); ++t) {
@@ -224,7 +223,7 @@ Result<Figure> LogAppend(const std::string& dir,
   for (size_t t = 0; t < parts.size(); ++t) {
     threads.emplace_back([&, t] {
       for (const auto& b : batches[t]) {
-        auto r = log->Append(b);
+        auto r = log.Append(b);
         if (!r.ok()) {
           std::lock_guard l(mu);
           if (first_error.ok()) first_error = r.status();
@@ -239,8 +238,17 @@ Result<Figure> LogAppend(const std::string& dir,
   const double secs = Seconds(start);
   progress.Finish();
   if (!first_error.ok()) return first_error;
-  return Figure{fmt::format("blotter log, {} appender(s), batch {}", parts.size(), batch), total,
-                secs};
+  return Figure{std::move(name), total, secs};
+}
+
+Result<Figure> LogAppend(const std::string& dir,
+                         const std::vector<std::vector<const EncodedEvent*>>& parts, size_t batch,
+                         int32_t partitions) {
+  EmbeddedLogOptions eo;
+  eo.partitions = partitions;
+  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedLog> log, EmbeddedLog::Open(dir, eo));
+  return TimeAppends(*log, parts, batch,
+                     fmt::format("blotter log, {} appender(s), batch {}", parts.size(), batch));
 }
 
 // The Kafka ceiling: a plain idempotent producer (acks=all, the writer's
@@ -317,43 +325,9 @@ Result<Figure> KafkaAppend(const KafkaLogOptions& base,
     }
     BLOTTER_RETURN_IF_ERROR(log->Append(warm).status());
   }
-  std::vector<std::vector<std::vector<EncodedEvent>>> batches(parts.size());
-  uint64_t total = 0;
-  for (size_t t = 0; t < parts.size(); ++t) {
-    for (size_t i = 0; i < parts[t].size(); i += batch) {
-      std::vector<EncodedEvent> b;
-      for (size_t j = i; j < std::min(parts[t].size(), i + batch); ++j) b.push_back(*parts[t][j]);
-      total += b.size();
-      batches[t].push_back(std::move(b));
-    }
-  }
-  std::mutex mu;
-  Status first_error;
-  Progress progress("transactional append", total);
-  std::atomic<uint64_t> done{0};
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < parts.size(); ++t) {
-    threads.emplace_back([&, t] {
-      for (const auto& b : batches[t]) {
-        auto r = log->Append(b);
-        if (!r.ok()) {
-          std::lock_guard l(mu);
-          if (first_error.ok()) first_error = r.status();
-          return;
-        }
-        const uint64_t d = done += b.size();
-        if (t == 0) progress.Update(d);
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  const double secs = Seconds(start);
-  progress.Finish();
-  if (!first_error.ok()) return first_error;
-  return Figure{
-      fmt::format("blotter Kafka log, {} appender(s), {} per append", parts.size(), batch), total,
-      secs};
+  return TimeAppends(
+      *log, parts, batch,
+      fmt::format("blotter Kafka log, {} appender(s), {} per append", parts.size(), batch));
 }
 
 int RunAppendKafka(const BenchOptions& o) {
