@@ -222,8 +222,17 @@ struct KafkaLog::Impl {
           led = led && pm->err() == RdKafka::ERR_NO_ERROR && pm->leader() >= 0;
         if (led) return static_cast<int32_t>(tm->partitions()->size());
         last = tm->err() != RdKafka::ERR_NO_ERROR ? tm->err() : RdKafka::ERR_LEADER_NOT_AVAILABLE;
+        if (last == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART && !options.writer) {
+          return Status::NotFound(fmt::format("no topic {} at {} (a writer creates it)", topic,
+                                              options.bootstrap));
+        }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // topic propagating
+    }
+    if (last == RdKafka::ERR__TRANSPORT || last == RdKafka::ERR__ALL_BROKERS_DOWN ||
+        last == RdKafka::ERR__TIMED_OUT) {
+      return Status::Unavailable(fmt::format("cannot reach Kafka at {} ({})", options.bootstrap,
+                                             RdKafka::err2str(last)));
     }
     return KafkaError(last, fmt::format("metadata of topic {}", topic));
   }
