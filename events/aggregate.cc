@@ -110,11 +110,13 @@ void Apply(IncidentState& s, const fb::Event& e) {
     case fb::Payload::IncidentResolved:
       s.status = IncidentStatus::kResolved;
       s.disposition = e.payload_as_IncidentResolved()->disposition();
+      s.disposition_count = e.payload_as_IncidentResolved()->count();
       s.closed_at = at;
       break;
     case fb::Payload::IncidentReopened:
       ++s.reopen_count;
       s.disposition = fb::Disposition::unknown;
+      s.disposition_count = 0;
       s.transferred_to = fb::TransferDestination::unknown;
       s.closed_at = 0;
       s.status = OpenStatusFor(s);
@@ -179,6 +181,7 @@ Json StateToJson(const IncidentState& s) {
   }
   j["units"] = std::move(units);
   j["disposition"] = Name(s.disposition);
+  if (s.disposition_count) j["disposition_count"] = s.disposition_count;
   j["transferred_to"] = Name(s.transferred_to);
   j["reopen_count"] = s.reopen_count;
   j["note_count"] = s.note_count;
@@ -511,6 +514,35 @@ fb::EventT NewEvent(const IncidentState& s, const Command& c, Micros at, uint64_
 }
 
 }  // namespace
+
+namespace {
+
+class ReplayContext final : public DecideContext {
+ public:
+  explicit ReplayContext(Micros now) : now_(now) {}
+  Micros Now() const override { return now_; }
+  bool IncidentExists(std::string_view) const override { return true; }
+
+ private:
+  Micros now_;
+};
+
+}  // namespace
+
+Status CheckEvent(const IncidentState& state, const fb::Event& e) {
+  Command c;
+  c.command_id = e.causation_id() && e.causation_id()->size() ? e.causation_id()->str() : "-";
+  c.incident_id = e.incident_id()->str();
+  c.actor = e.actor() && e.actor()->size() ? e.actor()->str() : "-";
+  c.occurred_at = e.occurred_at();
+  // The union's UnPack copies the payload into its Object API form.
+  c.payload.type = e.payload_type();
+  c.payload.value = fb::PayloadUnion::UnPack(e.payload(), e.payload_type(), nullptr);
+  IncidentState s = state;
+  if (s.incident_id.empty()) s.incident_id = c.incident_id;
+  auto decided = Decide(s, c, ReplayContext(std::max(e.recorded_at(), e.occurred_at())));
+  return decided.status();
+}
 
 Result<std::vector<fb::EventT>> Decide(const IncidentState& s, const Command& c,
                                        const DecideContext& ctx) {

@@ -52,6 +52,7 @@ struct IncidentState {
   fb::Subtype subtype = fb::Subtype::unknown;
   std::vector<UnitState> units;
   fb::Disposition disposition = fb::Disposition::unknown;
+  uint32_t disposition_count = 0;  // arrests or people rescued
   fb::TransferDestination transferred_to = fb::TransferDestination::unknown;
   Micros received_at = 0, classified_at = 0, first_dispatched_at = 0, first_arrived_at = 0,
          closed_at = 0;
@@ -104,6 +105,11 @@ class DecideContext {
 
 // How far in the future an occurred_at may lie (clock skew between consoles).
 inline constexpr Micros kMaxClockSkew = 5 * kMicrosPerMinute;
+
+// Checks an event already in the log against the rules Decide enforces, as
+// if it were decided now on `state` (with its own recorded time as "now"; other
+// incidents are assumed to exist). Projections dead-letter what fails.
+Status CheckEvent(const IncidentState& state, const fb::Event& event);
 
 // Decides the events a command causes. On success the events carry incident
 // id, sequence, occurred_at, actor, correlation and causation ids, schema

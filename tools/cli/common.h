@@ -89,6 +89,8 @@ Subcommand AddReplay(CLI::App& root);
 Subcommand AddImport(CLI::App& root);
 Subcommand AddTail(CLI::App& root);
 Subcommand AddBench(CLI::App& root);
+Subcommand AddProject(CLI::App& root);
+Subcommand AddQuery(CLI::App& root);
 
 // Writes one line to stdout.
 void PrintLine(std::string_view line);

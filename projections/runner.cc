@@ -1,0 +1,150 @@
+#include "projections/runner.h"
+
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+
+#include "events/hash_chain.h"
+#include "projections/history/history_view.h"
+#include "projections/incidents/incidents_view.h"
+#include "projections/state_codec.h"
+#include "projections/stats/stats_view.h"
+
+namespace blotter::projections {
+
+Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
+                                                     const std::vector<std::string>& names) {
+  std::vector<std::unique_ptr<View>> out;
+  const std::vector<std::string> all = {"incidents", "history", "stats"};
+  for (const std::string& n : names.empty() ? all : names) {
+    if (n == "incidents") {
+      out.push_back(std::make_unique<IncidentsView>(store));
+    } else if (n == "history") {
+      out.push_back(std::make_unique<HistoryView>(store));
+    } else if (n == "stats") {
+      out.push_back(std::make_unique<StatsView>(store));
+    } else {
+      return Status::InvalidArgument(
+          fmt::format("unknown view '{}' (views: incidents, history, stats)", n));
+    }
+  }
+  return out;
+}
+
+Runner::Runner(EventLog* log, ViewStore* store, std::vector<std::unique_ptr<View>> views,
+               RunnerOptions options)
+    : log_(log), store_(store), views_(std::move(views)), options_(std::move(options)) {}
+
+Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
+  BLOTTER_ASSIGN_OR_RETURN(auto checkpoints, store_->Checkpoints());
+  BLOTTER_ASSIGN_OR_RETURN(dead_total_, store_->DeadLetterCount());
+  std::vector<int32_t> owned = options_.partitions;
+  if (owned.empty()) {
+    for (int32_t p = 0; p < log_->partitions(); ++p) owned.push_back(p);
+  }
+  ReaderOptions ro;
+  for (int32_t p : owned) ro.start.push_back({p, checkpoints.contains(p) ? checkpoints[p] : 0});
+  if (options_.until_caught_up) {
+    BLOTTER_ASSIGN_OR_RETURN(std::vector<int64_t> ends, log_->EndOffsets());
+    std::vector<int64_t> stop_at;
+    for (int32_t p : owned) stop_at.push_back(ends.at(p));
+    ro.stop_at = std::move(stop_at);
+  }
+  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log_->NewReader(ro));
+  RunStats stats;
+  while (!(stop && stop->load())) {
+    auto batch = reader->Poll(options_.batch_events, std::chrono::milliseconds(500));
+    if (!batch.ok()) {
+      if (batch.status().code() == StatusCode::kEndOfStream) break;
+      if (batch.status().code() == StatusCode::kUnavailable && !options_.until_caught_up) continue;
+      return batch.status();
+    }
+    if (batch->empty()) continue;
+    BLOTTER_RETURN_IF_ERROR(ApplyBatch(*batch, reader->positions(), &stats));
+    if (options_.on_batch) options_.on_batch(stats.applied, stats.dead_letters);
+  }
+  return stats;
+}
+
+Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Position>& positions,
+                          RunStats* stats) {
+  rocksdb::DB* db = store_->db();
+  rocksdb::WriteBatch batch;
+  std::unordered_map<std::string, IncidentState> states;
+  auto load = [&](const std::string& id) -> Result<IncidentState*> {
+    if (auto it = states.find(id); it != states.end()) return &it->second;
+    std::string v;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents), id, &v);
+    IncidentState state;
+    if (s.ok()) {
+      BLOTTER_ASSIGN_OR_RETURN(state, DecodeState(v));
+    } else if (!s.IsNotFound()) {
+      return Status::IOError(s.ToString());
+    } else {
+      state.incident_id = id;
+      state.last_hash = GenesisHash();
+    }
+    return &states.emplace(id, std::move(state)).first->second;
+  };
+  auto dead = [&](const LogRecord& r, const std::string& reason) {
+    std::string value = reason;
+    value.push_back('\0');
+    value.append(r.bytes);
+    batch.Put(store_->cf(Cf::kDeadLetters), ViewStore::DeadLetterKey(r.position), value);
+    ++dead_total_;
+    ++stats->dead_letters;
+    fmt::print(stderr, "blotter project: dead letter at {}:{}: {}\n", r.position.partition,
+               r.position.offset, reason);
+  };
+
+  for (LogRecord& r : records) {
+    auto decoded = DecodeEvent(r.bytes);
+    if (!decoded.ok()) {
+      dead(r, decoded.status().message());
+      continue;
+    }
+    const fb::Event& e = **decoded;
+    BLOTTER_ASSIGN_OR_RETURN(IncidentState * state, load(e.incident_id()->str()));
+    if (e.sequence() != state->version + 1) {
+      dead(r, fmt::format("incident {} event {}: expected sequence {} ({})", state->incident_id,
+                          e.sequence(), state->version + 1,
+                          e.sequence() > state->version + 1 ? "gap" : "repeat"));
+      continue;
+    }
+    const auto* prev = e.prev_hash();
+    const std::string_view want = state->version == 0 ? std::string_view(GenesisHash()) : state->last_hash;
+    if (std::string_view(reinterpret_cast<const char*>(prev->data()), prev->size()) != want) {
+      dead(r, fmt::format("incident {} event {}: does not chain to event {}", state->incident_id,
+                          e.sequence(), state->version));
+      continue;
+    }
+    if (Status rule = CheckEvent(*state, e); !rule.ok()) {
+      dead(r, fmt::format("incident {} event {}: {}", state->incident_id, e.sequence(),
+                          rule.message()));
+      continue;
+    }
+    const IncidentState before = *state;
+    Apply(*state, e);
+    const Change change{e, r.bytes, r.position, before, *state};
+    for (auto& v : views_) v->Apply(change, &batch);
+    ++stats->applied;
+  }
+  for (const auto& [id, state] : states) {
+    if (state.version > 0) batch.Put(store_->cf(Cf::kIncidents), id, EncodeState(state));
+  }
+  // The reader's positions: where each owned partition resumes (past
+  // records of other partitions and past Kafka's transaction markers).
+  for (const Position& p : positions) {
+    batch.Put(store_->cf(Cf::kMeta), ViewStore::CheckpointKey(p.partition), EncodeCounter(p.offset));
+  }
+  batch.Put(store_->cf(Cf::kMeta), ViewStore::kDeadLetterCountKey,
+            EncodeCounter(static_cast<int64_t>(dead_total_)));
+  rocksdb::WriteOptions wo;  // WAL on: a batch is all or nothing after a crash
+  rocksdb::Status s = db->Write(wo, &batch);
+  if (!s.ok()) return Status::IOError(fmt::format("commit views: {}", s.ToString()));
+  ++stats->batches;
+  return Status::Ok();
+}
+
+}  // namespace blotter::projections

@@ -1,0 +1,75 @@
+#pragma once
+
+// The projection runner: consumes the log from the store's checkpoints and
+// applies events in batches. Each batch's view changes, incident states,
+// dead letters and new checkpoints go into one RocksDB WriteBatch (WAL on), so
+// after a crash at any instant the store is exactly as it was at some
+// checkpoint and the runner resumes from there: each event's effect is
+// applied exactly once. No consumer-group offset is its truth.
+//
+// Checkpoints are per partition and live in the same store as the view data
+// of that partition, so whoever owns a partition next resumes from them.
+//
+// What cannot be applied — bytes that do not decode, a sequence gap or
+// repeat, a broken hash chain, an event the aggregate's rules refuse — goes to
+// the dead-letter column family with its position and reason, is counted and
+// logged once, and the runner carries on.
+//
+// Not thread-safe; one runner per store.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "events/event_log.h"
+#include "projections/store.h"
+#include "projections/view.h"
+
+namespace blotter::projections {
+
+struct RunnerOptions {
+  // Events read and committed per batch.
+  size_t batch_events = 20000;
+  // Stop at the end offsets read at the start (for scripts and tests).
+  bool until_caught_up = false;
+  // Partitions this runner owns; empty: all.
+  std::vector<int32_t> partitions;
+  // Called after each committed batch (events applied so far, dead letters).
+  std::function<void(uint64_t applied, uint64_t dead)> on_batch;
+};
+
+struct RunStats {
+  uint64_t applied = 0;
+  uint64_t dead_letters = 0;
+  uint64_t batches = 0;
+};
+
+class Runner {
+ public:
+  // `log` and `store` must outlive the runner.
+  Runner(EventLog* log, ViewStore* store, std::vector<std::unique_ptr<View>> views,
+         RunnerOptions options);
+
+  // Applies events until caught up (with until_caught_up), until *stop turns
+  // true, or until an error that is not the events' fault (I/O).
+  Result<RunStats> Run(const std::atomic<bool>* stop = nullptr);
+
+ private:
+  // Applies `records` and commits them with the reader's `positions`.
+  Status ApplyBatch(std::vector<LogRecord>& records, const std::vector<Position>& positions,
+                    RunStats* stats);
+
+  EventLog* log_;
+  ViewStore* store_;
+  std::vector<std::unique_ptr<View>> views_;
+  RunnerOptions options_;
+  uint64_t dead_total_ = 0;
+};
+
+// The views by name ("incidents", "history", "stats"); kInvalidArgument for
+// an unknown name. Empty `names`: all three.
+Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
+                                                     const std::vector<std::string>& names);
+
+}  // namespace blotter::projections

@@ -1,0 +1,145 @@
+#include "projections/state_codec.h"
+
+namespace blotter::projections {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+void PutSigned(std::string* out, int64_t v) {
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+void PutString(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool ok() const { return ok_; }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return Fail();
+      const auto b = static_cast<uint8_t>(in_[pos_++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (b < 0x80) return v;
+    }
+    return Fail();
+  }
+  int64_t Signed() {
+    const uint64_t v = Varint();
+    return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+  }
+  std::string String() {
+    const uint64_t n = Varint();
+    if (!ok_ || n > in_.size() - pos_) return Fail(), std::string();
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  bool AtEnd() const { return pos_ == in_.size(); }
+
+ private:
+  uint64_t Fail() {
+    ok_ = false;
+    return 0;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::string EncodeState(const IncidentState& s) {
+  std::string out;
+  out.reserve(128 + s.units.size() * 32);
+  out.push_back(static_cast<char>(kVersion));
+  PutString(&out, s.incident_id);
+  PutVarint(&out, s.version);
+  PutString(&out, s.last_hash);
+  PutSigned(&out, s.last_recorded_at);
+  PutVarint(&out, static_cast<uint64_t>(s.status));
+  PutVarint(&out, static_cast<uint64_t>(s.channel));
+  PutString(&out, s.division);
+  PutVarint(&out, static_cast<uint64_t>(s.reported_category));
+  PutVarint(&out, static_cast<uint64_t>(s.category));
+  PutVarint(&out, static_cast<uint64_t>(s.subtype));
+  PutVarint(&out, s.units.size());
+  for (const auto& u : s.units) {
+    PutString(&out, u.unit_id);
+    PutVarint(&out, static_cast<uint64_t>(u.kind));
+    PutVarint(&out, u.reinforcement ? 1 : 0);
+    PutSigned(&out, u.assigned_at);
+    PutSigned(&out, u.arrived_at);
+  }
+  PutVarint(&out, static_cast<uint64_t>(s.disposition));
+  PutVarint(&out, s.disposition_count);
+  PutVarint(&out, static_cast<uint64_t>(s.transferred_to));
+  for (Micros t : {s.received_at, s.classified_at, s.first_dispatched_at, s.first_arrived_at,
+                   s.closed_at}) {
+    PutSigned(&out, t);
+  }
+  PutVarint(&out, static_cast<uint64_t>(s.reopen_count));
+  PutVarint(&out, static_cast<uint64_t>(s.note_count));
+  PutVarint(&out, s.cases.size());
+  for (const auto& [id, st] : s.cases) {
+    PutString(&out, id);
+    PutVarint(&out, static_cast<uint64_t>(st));
+  }
+  return out;
+}
+
+Result<IncidentState> DecodeState(std::string_view bytes) {
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kVersion) {
+    return Status::Corruption("incident record has an unknown version");
+  }
+  Reader r(bytes.substr(1));
+  IncidentState s;
+  s.incident_id = r.String();
+  s.version = r.Varint();
+  s.last_hash = r.String();
+  s.last_recorded_at = r.Signed();
+  s.status = static_cast<IncidentStatus>(r.Varint());
+  s.channel = static_cast<fb::Channel>(r.Varint());
+  s.division = r.String();
+  s.reported_category = static_cast<fb::Category>(r.Varint());
+  s.category = static_cast<fb::Category>(r.Varint());
+  s.subtype = static_cast<fb::Subtype>(r.Varint());
+  const uint64_t units = r.Varint();
+  for (uint64_t i = 0; r.ok() && i < units; ++i) {
+    UnitState u;
+    u.unit_id = r.String();
+    u.kind = static_cast<fb::UnitKind>(r.Varint());
+    u.reinforcement = r.Varint() != 0;
+    u.assigned_at = r.Signed();
+    u.arrived_at = r.Signed();
+    s.units.push_back(std::move(u));
+  }
+  s.disposition = static_cast<fb::Disposition>(r.Varint());
+  s.disposition_count = static_cast<uint32_t>(r.Varint());
+  s.transferred_to = static_cast<fb::TransferDestination>(r.Varint());
+  for (Micros* t : {&s.received_at, &s.classified_at, &s.first_dispatched_at, &s.first_arrived_at,
+                    &s.closed_at}) {
+    *t = r.Signed();
+  }
+  s.reopen_count = static_cast<int>(r.Varint());
+  s.note_count = static_cast<int>(r.Varint());
+  const uint64_t cases = r.Varint();
+  for (uint64_t i = 0; r.ok() && i < cases; ++i) {
+    std::string id = r.String();
+    s.cases[id] = static_cast<LinkStatus>(r.Varint());
+  }
+  if (!r.ok() || !r.AtEnd()) return Status::Corruption("incident record is damaged");
+  return s;
+}
+
+}  // namespace blotter::projections

@@ -1,0 +1,17 @@
+#pragma once
+
+// A compact binary form of IncidentState for the incidents view (varints and
+// length-prefixed strings, a version byte first). Command ids are not kept:
+// idempotency is the writer's business, not a view's.
+
+#include <string>
+#include <string_view>
+
+#include "events/aggregate.h"
+
+namespace blotter::projections {
+
+std::string EncodeState(const IncidentState& state);
+Result<IncidentState> DecodeState(std::string_view bytes);
+
+}  // namespace blotter::projections

@@ -1,0 +1,48 @@
+#include "projections/stats/stats_view.h"
+
+#include <fmt/format.h>
+
+#include "events/vocabulary.h"
+
+namespace blotter::projections {
+
+std::string StatsView::Day(Micros t) {
+  const std::string s = FormatTime(t);  // 2021-11-06T...
+  return s.substr(0, 4) + s.substr(5, 2) + s.substr(8, 2);
+}
+
+int StatsView::DelayBucket(Micros delay) {
+  if (delay < 0) return 0;
+  return static_cast<int>(std::min<int64_t>(kLastDelayBucket, delay / (kDelayBucketSeconds * kMicrosPerSecond)));
+}
+
+std::map<std::string, int64_t> StatsView::Contribution(const IncidentState& s) {
+  std::map<std::string, int64_t> out;
+  if (!s.exists()) return out;
+  const std::string where = Day(s.received_at) + "|" + s.division;
+  out[fmt::format("n|{}|{}|{}|{}|{}", where, Name(s.category), Name(s.subtype), Name(s.channel),
+                  Name(s.disposition))] = 1;
+  if (s.status == IncidentStatus::kTransferred) {
+    out[fmt::format("t|{}|{}", where, Name(s.transferred_to))] = 1;
+  }
+  if (s.disposition_count > 0) {
+    out[fmt::format("c|{}|{}", where, Name(s.disposition))] = s.disposition_count;
+  }
+  if (s.first_dispatched_at) {
+    out[fmt::format("d|{}|{:02}", where, DelayBucket(s.first_dispatched_at - s.received_at))] = 1;
+  }
+  if (s.first_arrived_at) {
+    out[fmt::format("a|{}|{:02}", where, DelayBucket(s.first_arrived_at - s.received_at))] = 1;
+  }
+  return out;
+}
+
+void StatsView::Apply(const Change& c, rocksdb::WriteBatch* batch) {
+  std::map<std::string, int64_t> delta = Contribution(c.after);
+  for (const auto& [k, v] : Contribution(c.before)) delta[k] -= v;
+  for (const auto& [k, v] : delta) {
+    if (v != 0) batch->Merge(store_->cf(Cf::kStats), k, EncodeCounter(v));
+  }
+}
+
+}  // namespace blotter::projections

@@ -1,0 +1,43 @@
+#pragma once
+
+// The statistics view: int64 counters in the `stats` column family, merged by
+// addition. Each incident counts once, as it stands now: every change takes
+// away what the incident contributed before and adds what it contributes
+// after, so reclassification and reopening keep the counts right.
+//
+//   n|<day>|<division>|<category>|<subtype>|<channel>|<disposition>   incidents
+//   t|<day>|<division>|<destination>                                  transfers
+//   c|<day>|<division>|<disposition>                  arrests / people rescued
+//   d|<day>|<division>|<bucket>     received -> first unit dispatched (30 s buckets)
+//   a|<day>|<division>|<bucket>     received -> first unit on scene (30 s buckets)
+//
+// <day> is the local (UTC+8) date the incident was received, YYYYMMDD;
+// <bucket> is two digits, 00 = under 30 s, ..., 40 = 20 minutes or more.
+
+#include <map>
+#include <string>
+
+#include "projections/view.h"
+
+namespace blotter::projections {
+
+inline constexpr int kDelayBucketSeconds = 30;
+inline constexpr int kLastDelayBucket = 40;
+
+class StatsView final : public View {
+ public:
+  explicit StatsView(ViewStore* store) : store_(store) {}
+  std::string_view name() const override { return "stats"; }
+  std::vector<Cf> column_families() const override { return {Cf::kStats}; }
+  void Apply(const Change& change, rocksdb::WriteBatch* batch) override;
+
+  // The counters an incident in `state` contributes.
+  static std::map<std::string, int64_t> Contribution(const IncidentState& state);
+  static std::string Day(Micros t);
+  static int DelayBucket(Micros delay);
+
+ private:
+  ViewStore* store_;
+};
+
+}  // namespace blotter::projections

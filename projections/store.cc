@@ -1,0 +1,183 @@
+#include "projections/store.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/table.h>
+
+#include "events/codec.h"
+#include "events/hash_chain.h"
+
+namespace blotter::projections {
+namespace {
+
+constexpr const char* kCfNames[] = {"default", "incidents", "incident_index",
+                                    "history", "stats",     "dead_letters"};
+
+// Adds int64 counters, so a batch can add to a counter without reading it.
+class AddInt64 final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    const int64_t sum =
+        (existing ? DecodeCounter(existing->ToStringView()) : 0) + DecodeCounter(value.ToStringView());
+    *new_value = EncodeCounter(sum);
+    return true;
+  }
+  const char* Name() const override { return "blotter.AddInt64"; }
+};
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(fmt::format("{}: {}", what, s.ToString()));
+  return Status::IOError(fmt::format("{}: {}", what, s.ToString()));
+}
+
+void PutBE(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+}  // namespace
+
+const char* CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
+
+std::string EncodeCounter(int64_t v) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+  return out;
+}
+
+int64_t DecodeCounter(std::string_view b) {
+  if (b.size() != 8) return 0;
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b[i]);
+  return static_cast<int64_t>(v);
+}
+
+std::string ViewStore::CheckpointKey(int32_t partition) {
+  std::string k = "checkpoint/";
+  PutBE(&k, static_cast<uint32_t>(partition), 4);
+  return k;
+}
+
+std::string ViewStore::DeadLetterKey(Position p) {
+  std::string k;
+  PutBE(&k, static_cast<uint32_t>(p.partition), 4);
+  PutBE(&k, static_cast<uint64_t>(p.offset), 8);
+  return k;
+}
+
+ViewStore::~ViewStore() {
+  for (auto* h : cfs_) {
+    if (h) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  if (db_) db_->Close().PermitUncheckedError();
+  db_.reset();
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+  }
+}
+
+Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, bool read_only) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (read_only && !fs::exists(fs::path(dir) / "CURRENT", ec)) {
+    return Status::NotFound(fmt::format("no views in {} (run blotter project first)", dir));
+  }
+  if (!read_only) fs::create_directories(dir, ec);
+  std::unique_ptr<ViewStore> store(new ViewStore());
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !read_only;
+  db_options.create_missing_column_families = !read_only;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    rocksdb::ColumnFamilyOptions o;
+    o.write_buffer_size = 32 << 20;
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    if (i == static_cast<int>(Cf::kStats)) o.merge_operator = std::make_shared<AddInt64>();
+    if (i == static_cast<int>(Cf::kHistory)) o.compression = rocksdb::kLZ4Compression;
+    cfs.emplace_back(kCfNames[i], o);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (!read_only) {
+    s = rocksdb::DB::Open(db_options, dir, cfs, &store->cfs_, &raw);
+    if (!s.ok() && s.ToString().find("LOCK") != std::string::npos) {
+      return Status::Busy(fmt::format("views in {} are being written by another blotter process", dir));
+    }
+  } else {
+    db_options.max_open_files = -1;
+    std::string tmpl = (fs::temp_directory_path() / "blotter-views-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) return Status::IOError("cannot make a temporary directory");
+    store->secondary_dir_ = tmpl;
+    s = rocksdb::DB::OpenAsSecondary(db_options, dir, tmpl, cfs, &store->cfs_, &raw);
+    if (s.ok()) {
+      store->db_.reset(raw);
+      raw = nullptr;
+      BLOTTER_RETURN_IF_ERROR(FromRocks(store->db_->TryCatchUpWithPrimary(), "read views"));
+    }
+  }
+  if (!s.ok()) return FromRocks(s, fmt::format("open views {}", dir));
+  if (raw) store->db_.reset(raw);
+  return store;
+}
+
+Result<std::map<int32_t, int64_t>> ViewStore::Checkpoints() const {
+  std::map<int32_t, int64_t> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kMeta)));
+  const std::string prefix = "checkpoint/";
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view k = it->key().ToStringView().substr(prefix.size());
+    if (k.size() != 4) continue;
+    int32_t p = 0;
+    for (char c : k) p = (p << 8) | static_cast<uint8_t>(c);
+    out[p] = DecodeCounter(it->value().ToStringView());
+  }
+  BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read checkpoints"));
+  return out;
+}
+
+Result<uint64_t> ViewStore::DeadLetterCount() const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), kDeadLetterCountKey, &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  BLOTTER_RETURN_IF_ERROR(FromRocks(s, "read dead-letter count"));
+  return static_cast<uint64_t>(DecodeCounter(v));
+}
+
+Result<std::string> ViewStore::Digest(const std::vector<Cf>& which) const {
+  // Stream keys and values through SHA-256, length-prefixed so that no two
+  // contents hash alike.
+  std::string running = Sha256("");
+  for (Cf c : which) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(c)));
+    std::string chunk;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const auto k = it->key().ToStringView();
+      const auto v = it->value().ToStringView();
+      PutBE(&chunk, k.size(), 4);
+      chunk.append(k);
+      PutBE(&chunk, v.size(), 4);
+      chunk.append(v);
+      if (chunk.size() > (1 << 20)) {
+        running = Sha256(running + chunk);
+        chunk.clear();
+      }
+    }
+    BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read views for digest"));
+    running = Sha256(running + CfName(c) + chunk);
+  }
+  return ToHex(running);
+}
+
+}  // namespace blotter::projections

@@ -1,0 +1,67 @@
+#pragma once
+
+// The view store: one RocksDB that holds every view's column families, the
+// runner's per-partition checkpoints and the dead letters, so that a batch's
+// view changes and its checkpoints commit in one WriteBatch. After a crash the
+// store is exactly as it was at some checkpoint.
+//
+// Column families:
+//   default         checkpoint/<partition u32 BE> -> next offset; counters
+//   incidents       incident id -> state record (state_codec.h)
+//   incident_index  secondary indexes of the incidents view
+//   history         [incident id][0x00][sequence u64 BE] -> encoded event
+//   stats           counter key -> int64 LE (merged by addition)
+//   dead_letters    [partition u32 BE][offset u64 BE] -> reason, then the raw bytes
+//
+// One process at a time writes a store (RocksDB's lock); queries read it
+// beside the writer as a secondary instance.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/event_log.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace blotter::projections {
+
+enum class Cf { kMeta = 0, kIncidents, kIncidentIndex, kHistory, kStats, kDeadLetters, kCount };
+const char* CfName(Cf cf);
+
+class ViewStore {
+ public:
+  // Opens (creating when `read_only` is false) the store in `dir`. Read-only
+  // opens follow a writer that has the store open.
+  static Result<std::unique_ptr<ViewStore>> Open(const std::string& dir, bool read_only = false);
+  ~ViewStore();
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(Cf which) const { return cfs_[static_cast<int>(which)]; }
+
+  // partition -> next offset to apply.
+  Result<std::map<int32_t, int64_t>> Checkpoints() const;
+  Result<uint64_t> DeadLetterCount() const;
+  // Hex SHA-256 over every key and value of the column families, in order.
+  Result<std::string> Digest(const std::vector<Cf>& cfs) const;
+
+  static std::string CheckpointKey(int32_t partition);
+  static std::string DeadLetterKey(Position p);
+  static constexpr char kDeadLetterCountKey[] = "dead-letter-count";
+
+ private:
+  ViewStore() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::string secondary_dir_;
+};
+
+// An int64 as the stats counters store it (8 bytes little-endian).
+std::string EncodeCounter(int64_t v);
+int64_t DecodeCounter(std::string_view bytes);
+
+}  // namespace blotter::projections

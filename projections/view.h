@@ -1,0 +1,35 @@
+#pragma once
+
+// A view: what one projection materialises from each applied event. The
+// runner (runner.h) decodes and checks each event, folds it into its
+// incident's state, and hands every view the change; a view adds its writes
+// to the batch that also carries the checkpoint.
+
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/write_batch.h>
+
+#include "events/aggregate.h"
+#include "projections/store.h"
+
+namespace blotter::projections {
+
+struct Change {
+  const fb::Event& event;
+  std::string_view bytes;  // the event's encoded form
+  Position position;
+  const IncidentState& before;  // version 0: the incident is new
+  const IncidentState& after;
+};
+
+class View {
+ public:
+  virtual ~View() = default;
+  virtual std::string_view name() const = 0;
+  // The column families that hold this view (for --digest).
+  virtual std::vector<Cf> column_families() const = 0;
+  virtual void Apply(const Change& change, rocksdb::WriteBatch* batch) = 0;
+};
+
+}  // namespace blotter::projections

@@ -1,0 +1,155 @@
+// blotter project: runs the projections into RocksDB views, or reports on them.
+
+#include <csignal>
+#include <filesystem>
+
+#include "projections/runner.h"
+#include "tools/cli/common.h"
+
+namespace blotter::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using projections::Cf;
+using projections::ViewStore;
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+struct ProjectOptions {
+  LogOptions log;
+  std::vector<std::string> views;
+  std::string views_dir;
+  bool until_caught_up = false;
+  bool rebuild = false;
+  bool status = false;
+  bool digest = false;
+  size_t batch = 20000;
+};
+
+int Status_(const ProjectOptions& o, const std::string& dir) {
+  auto store = ViewStore::Open(dir, /*read_only=*/true);
+  if (!store.ok()) return Fail("project", store.status());
+  auto log = OpenLog(o.log, /*create=*/false, /*follow_if_busy=*/true);
+  if (!log.ok()) return Fail("project", log.status());
+  auto checkpoints = (*store)->Checkpoints();
+  auto ends = (*log)->EndOffsets();
+  auto dead = (*store)->DeadLetterCount();
+  if (!checkpoints.ok() || !ends.ok() || !dead.ok()) {
+    return Fail("project", !checkpoints.ok() ? checkpoints.status()
+                           : !ends.ok()      ? ends.status()
+                                             : dead.status());
+  }
+  // Lag counts offsets not yet applied (on Kafka transaction markers too;
+  // on the embedded log offsets are shared, so the furthest-behind partition).
+  int64_t lag = 0;
+  std::string positions;
+  for (int32_t p = 0; p < (*log)->partitions(); ++p) {
+    const int64_t at = checkpoints->contains(p) ? checkpoints->at(p) : 0;
+    const int64_t behind = std::max<int64_t>(0, (*ends)[p] - at);
+    lag = (*log)->TotallyOrdered() ? std::max(lag, behind) : lag + behind;
+    positions += fmt::format("{}{}:{}", positions.empty() ? "" : " ", p, at);
+  }
+  auto views = projections::MakeViews(store->get(), o.views);
+  if (!views.ok()) return Fail("project", views.status());
+  for (const auto& v : *views) {
+    PrintLine(fmt::format("{:<10} positions {}  lag {}  dead letters {}", v->name(), positions, lag,
+                          *dead));
+  }
+  return 0;
+}
+
+int Digest(const ProjectOptions& o, const std::string& dir) {
+  auto store = ViewStore::Open(dir, /*read_only=*/true);
+  if (!store.ok()) return Fail("project", store.status());
+  auto views = projections::MakeViews(store->get(), o.views);
+  if (!views.ok()) return Fail("project", views.status());
+  for (const auto& v : *views) {
+    auto d = (*store)->Digest(v->column_families());
+    if (!d.ok()) return Fail("project", d.status());
+    PrintLine(fmt::format("{:<10} {}", v->name(), *d));
+  }
+  return 0;
+}
+
+int Run(const ProjectOptions& o) {
+  std::string dir = o.views_dir;
+  if (dir.empty()) dir = o.log.kafka.empty() ? o.log.data_dir + ".views" : "./blotter-views";
+  if (o.status) return Status_(o, dir);
+  if (o.digest) return Digest(o, dir);
+
+  auto log = OpenLog(o.log, /*create=*/false, /*follow_if_busy=*/true);
+  if (!log.ok()) return Fail("project", log.status());
+  // A rebuild fills a fresh store beside the old one, which keeps answering
+  // queries until the new one has caught up and takes its place.
+  const std::string target = o.rebuild ? dir + ".rebuild" : dir;
+  std::error_code ec;
+  if (o.rebuild) fs::remove_all(target, ec);
+  Status result;
+  projections::RunStats stats;
+  {
+    auto store = ViewStore::Open(target);
+    if (!store.ok()) return Fail("project", store.status());
+    auto views = projections::MakeViews(store->get(), o.views);
+    if (!views.ok()) return Fail("project", views.status());
+    auto ends = (*log)->EndOffsets();
+    uint64_t total = 0;
+    if (ends.ok()) {
+      auto cps = (*store)->Checkpoints();
+      for (int32_t p = 0; p < (*log)->partitions(); ++p) {
+        const int64_t at = cps.ok() && cps->contains(p) ? cps->at(p) : 0;
+        const auto behind = static_cast<uint64_t>(std::max<int64_t>(0, (*ends)[p] - at));
+        total = (*log)->TotallyOrdered() ? std::max(total, behind) : total + behind;
+      }
+    }
+    Progress progress("project", (o.until_caught_up || o.rebuild) ? total : 0);
+    projections::RunnerOptions ro;
+    ro.batch_events = o.batch;
+    ro.until_caught_up = o.until_caught_up || o.rebuild;
+    ro.on_batch = [&](uint64_t applied, uint64_t dead) { progress.Update(applied + dead); };
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    projections::Runner runner(log->get(), store->get(), std::move(views).value(), ro);
+    auto r = runner.Run(&g_stop);
+    progress.Finish();
+    if (!r.ok()) return Fail("project", r.status());
+    stats = *r;
+  }
+  if (o.rebuild && !g_stop) {
+    const std::string old = dir + ".old";
+    fs::remove_all(old, ec);
+    if (fs::exists(dir)) fs::rename(dir, old, ec);
+    if (!ec) fs::rename(target, dir, ec);
+    if (ec) return Fail("project", fmt::format("swapping in the rebuilt views: {}", ec.message()));
+    fs::remove_all(old, ec);
+  }
+  fmt::print(stderr, "project: applied {} events in {} batches, {} dead letters, views in {}\n",
+             stats.applied, stats.batches, stats.dead_letters, dir);
+  return 0;
+}
+
+}  // namespace
+
+Subcommand AddProject(CLI::App& root) {
+  auto o = std::make_shared<ProjectOptions>();
+  Subcommand c;
+  c.app = root.add_subcommand("project",
+                              "run the projections (incidents, history, stats) into RocksDB "
+                              "views: live, --until-caught-up, or --rebuild; or --status, --digest");
+  AddLogOptions(c.app, &o->log, "project");
+  c.app->add_option("--views", o->views, "views to run or report (default all)")->delimiter(',');
+  c.app->add_option("--views-dir", o->views_dir,
+                    "the view store (default DATA.views, or ./blotter-views with --kafka)");
+  c.app->add_flag("--until-caught-up", o->until_caught_up,
+                  "stop at the log's end as read at the start");
+  c.app->add_flag("--rebuild", o->rebuild,
+                  "replay from the start into a fresh store that replaces the old one when it has "
+                  "caught up");
+  c.app->add_flag("--status", o->status, "print each view's position, lag and dead letters");
+  c.app->add_flag("--digest", o->digest, "print one stable hash per view over its full content");
+  c.app->add_option("--batch", o->batch, "events per committed batch")->capture_default_str();
+  c.run = [o] { return Run(*o); };
+  return c;
+}
+
+}  // namespace blotter::cli
