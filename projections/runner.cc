@@ -1,9 +1,9 @@
 #include "projections/runner.h"
 
-#include <unordered_map>
-
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+
+#include <unordered_map>
 
 #include "events/hash_chain.h"
 #include "projections/history/history_view.h"
@@ -113,7 +113,8 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
       continue;
     }
     const auto* prev = e.prev_hash();
-    const std::string_view want = state->version == 0 ? std::string_view(GenesisHash()) : state->last_hash;
+    const std::string_view want =
+        state->version == 0 ? std::string_view(GenesisHash()) : state->last_hash;
     if (std::string_view(reinterpret_cast<const char*>(prev->data()), prev->size()) != want) {
       dead(r, fmt::format("incident {} event {}: does not chain to event {}", state->incident_id,
                           e.sequence(), state->version));
@@ -136,7 +137,8 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
   // The reader's positions: where each owned partition resumes (past
   // records of other partitions and past Kafka's transaction markers).
   for (const Position& p : positions) {
-    batch.Put(store_->cf(Cf::kMeta), ViewStore::CheckpointKey(p.partition), EncodeCounter(p.offset));
+    batch.Put(store_->cf(Cf::kMeta), ViewStore::CheckpointKey(p.partition),
+              EncodeCounter(p.offset));
   }
   batch.Put(store_->cf(Cf::kMeta), ViewStore::kDeadLetterCountKey,
             EncodeCounter(static_cast<int64_t>(dead_total_)));

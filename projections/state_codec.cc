@@ -84,8 +84,8 @@ std::string EncodeState(const IncidentState& s) {
   PutVarint(&out, static_cast<uint64_t>(s.disposition));
   PutVarint(&out, s.disposition_count);
   PutVarint(&out, static_cast<uint64_t>(s.transferred_to));
-  for (Micros t : {s.received_at, s.classified_at, s.first_dispatched_at, s.first_arrived_at,
-                   s.closed_at}) {
+  for (Micros t :
+       {s.received_at, s.classified_at, s.first_dispatched_at, s.first_arrived_at, s.closed_at}) {
     PutSigned(&out, t);
   }
   PutVarint(&out, static_cast<uint64_t>(s.reopen_count));

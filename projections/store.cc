@@ -1,14 +1,13 @@
 #include "projections/store.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include "events/codec.h"
 #include "events/hash_chain.h"
@@ -24,8 +23,8 @@ class AddInt64 final : public rocksdb::AssociativeMergeOperator {
  public:
   bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
              std::string* new_value, rocksdb::Logger*) const override {
-    const int64_t sum =
-        (existing ? DecodeCounter(existing->ToStringView()) : 0) + DecodeCounter(value.ToStringView());
+    const int64_t sum = (existing ? DecodeCounter(existing->ToStringView()) : 0) +
+                        DecodeCounter(value.ToStringView());
     *new_value = EncodeCounter(sum);
     return true;
   }
@@ -48,7 +47,8 @@ const char* CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
 
 std::string EncodeCounter(int64_t v) {
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
   return out;
 }
 
@@ -113,7 +113,8 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, bool 
   if (!read_only) {
     s = rocksdb::DB::Open(db_options, dir, cfs, &store->cfs_, &raw);
     if (!s.ok() && s.ToString().find("LOCK") != std::string::npos) {
-      return Status::Busy(fmt::format("views in {} are being written by another blotter process", dir));
+      return Status::Busy(
+          fmt::format("views in {} are being written by another blotter process", dir));
     }
   } else {
     db_options.max_open_files = -1;

@@ -5,10 +5,10 @@
 // incident's state, and hands every view the change; a view adds its writes
 // to the batch that also carries the checkpoint.
 
+#include <rocksdb/write_batch.h>
+
 #include <string_view>
 #include <vector>
-
-#include <rocksdb/write_batch.h>
 
 #include "events/aggregate.h"
 #include "projections/store.h"

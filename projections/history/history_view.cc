@@ -20,9 +20,10 @@ Result<std::vector<std::string>> HistoryView::Read(const ViewStore& store, std::
   std::vector<std::string> out;
   std::string prefix(id);
   prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::kHistory)));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
-                         it->key().size() == prefix.size() + 8;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::kHistory)));
+  for (it->Seek(prefix);
+       it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 8;
        it->Next()) {
     out.push_back(it->value().ToString());
   }

@@ -19,7 +19,8 @@ class HistoryView final : public View {
 
   static std::string Key(std::string_view incident_id, uint64_t sequence);
   // An incident's events in sequence order from the store.
-  static Result<std::vector<std::string>> Read(const ViewStore& store, std::string_view incident_id);
+  static Result<std::vector<std::string>> Read(const ViewStore& store,
+                                               std::string_view incident_id);
 
  private:
   ViewStore* store_;

@@ -13,7 +13,8 @@ std::string StatsView::Day(Micros t) {
 
 int StatsView::DelayBucket(Micros delay) {
   if (delay < 0) return 0;
-  return static_cast<int>(std::min<int64_t>(kLastDelayBucket, delay / (kDelayBucketSeconds * kMicrosPerSecond)));
+  return static_cast<int>(
+      std::min<int64_t>(kLastDelayBucket, delay / (kDelayBucketSeconds * kMicrosPerSecond)));
 }
 
 std::map<std::string, int64_t> StatsView::Contribution(const IncidentState& s) {

@@ -133,9 +133,10 @@ int Run(const ProjectOptions& o) {
 Subcommand AddProject(CLI::App& root) {
   auto o = std::make_shared<ProjectOptions>();
   Subcommand c;
-  c.app = root.add_subcommand("project",
-                              "run the projections (incidents, history, stats) into RocksDB "
-                              "views: live, --until-caught-up, or --rebuild; or --status, --digest");
+  c.app =
+      root.add_subcommand("project",
+                          "run the projections (incidents, history, stats) into RocksDB "
+                          "views: live, --until-caught-up, or --rebuild; or --status, --digest");
   AddLogOptions(c.app, &o->log, "project");
   c.app->add_option("--views", o->views, "views to run or report (default all)")->delimiter(',');
   c.app->add_option("--views-dir", o->views_dir,

@@ -1,8 +1,8 @@
 // blotter query: reads the views (blotter project builds them).
 
-#include <queue>
-
 #include <rocksdb/db.h>
+
+#include <queue>
 
 #include "events/vocabulary.h"
 #include "projections/incidents/incidents_view.h"
@@ -33,7 +33,8 @@ int Incident(const QueryOptions& o) {
   auto store = ViewStore::Open(ViewsDir(o), /*read_only=*/true);
   if (!store.ok()) return Fail("query", store.status());
   std::string v;
-  auto s = (*store)->db()->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidents), o.incident, &v);
+  auto s =
+      (*store)->db()->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidents), o.incident, &v);
   if (s.IsNotFound()) return Fail("query", fmt::format("no incident {} in the views", o.incident));
   if (!s.ok()) return Fail("query", s.ToString());
   auto state = projections::DecodeState(v);
@@ -78,11 +79,13 @@ int Incidents(const QueryOptions& o) {
   if (!o.cursor.empty()) {
     const auto slash = o.cursor.find('/');
     auto t = ParseTime(o.cursor.substr(0, slash));
-    if (slash == std::string::npos || !t.ok()) return Fail("query", "--cursor is not a cursor this query printed");
+    if (slash == std::string::npos || !t.ok())
+      return Fail("query", "--cursor is not a cursor this query printed");
     cursor = {*t, o.cursor.substr(slash + 1)};
   }
   rocksdb::DB* db = (*store)->db();
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidentIndex)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidentIndex)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::string_view k = it->key().ToStringView();
     // Keys end with /<received, 8 bytes>/<id>; incident ids hold no '/'.
@@ -143,7 +146,8 @@ Subcommand AddQuery(CLI::App& root) {
   many->add_option("--region", o->region, "division-code prefix, e.g. 4116 or 411681");
   many->add_option("--from", o->from, "received at or after (RFC 3339 or a date)");
   many->add_option("--to", o->to, "received at or before");
-  many->add_option("--status", o->status, "received, classified, dispatched, on_scene, resolved, transferred");
+  many->add_option("--status", o->status,
+                   "received, classified, dispatched, on_scene, resolved, transferred");
   many->add_option("--limit", o->limit, "most incidents per page")->capture_default_str();
   many->add_option("--cursor", o->cursor, "continue after the page that printed this cursor");
   c.run = [o, one, many] {
