@@ -16,6 +16,7 @@
 #include "events/embedded_log.h"
 #include "events/hash_chain.h"
 #include "projections/state_codec.h"
+#include "projections/stats/report.h"
 #include "projections/stats/stats_view.h"
 #include "services/command_handler.h"
 #include "tests/scratch_dir.h"
@@ -268,6 +269,70 @@ TEST(RunnerTest, PoisonGoesToDeadLetters) {
   EXPECT_NE((reasons[0] + reasons[1]).find("cannot record an arrival"), std::string::npos)
       << reasons[0] << " | " << reasons[1];
   EXPECT_NE((reasons[0] + reasons[1]).find("identifier"), std::string::npos);
+}
+
+// The report's figures equal counts made independently by folding the log.
+TEST(ReportTest, TotalsEqualCountsFromTheReplayedLog) {
+  ScratchDir dir;
+  auto log = EmbeddedLog::Open(dir.Sub("log")).value();
+  Generate(log.get(), 2000, 4);
+  ASSERT_TRUE(Project(log.get(), dir.Sub("views")).ok());
+  auto store = ViewStore::Open(dir.Sub("views")).value();
+
+  std::map<std::string, IncidentState> folded;
+  ReaderOptions ro;
+  ro.stop_at = log->EndOffsets().value();
+  auto reader = log->NewReader(ro).value();
+  for (auto batch = reader->Poll(10000, std::chrono::seconds(5)); batch.ok();
+       batch = reader->Poll(10000, std::chrono::seconds(5))) {
+    for (const auto& r : *batch) {
+      const fb::Event& e = *DecodeEvent(r.bytes).value();
+      Apply(folded[e.incident_id()->str()], e);
+    }
+  }
+  for (const std::string region : {"", "4116", "341221"}) {
+    SCOPED_TRACE("region " + region);
+    ReportFigures want;
+    for (const auto& [id, s] : folded) {
+      if (!s.division.starts_with(region)) continue;
+      ++want.calls_received;
+      want.criminal += s.category == fb::Category::criminal;
+      want.public_order += s.category == fb::Category::public_order;
+      want.traffic += s.category == fb::Category::traffic;
+      want.assistance += s.category == fb::Category::assistance;
+      want.invalid += s.category == fb::Category::invalid;
+      want.transferred_120 += s.transferred_to == fb::TransferDestination::ambulance_120;
+      if (s.disposition == fb::Disposition::arrest) want.arrests += s.disposition_count;
+      if (s.first_arrived_at) {
+        const Micros d = s.first_arrived_at - s.received_at;
+        ++want.arrived;
+        want.arrived_1min += d < kMicrosPerMinute;
+        want.arrived_3min += d < 3 * kMicrosPerMinute;
+        want.arrived_5min += d < 5 * kMicrosPerMinute;
+      }
+    }
+    ReportQuery q;
+    q.from_day = "20200101";
+    q.to_day = "20301231";
+    q.region = region;
+    auto report = ComputeReport(*store, q);
+    ASSERT_TRUE(report.ok());
+    const ReportFigures& got = report->columns.at("total");
+    EXPECT_GT(want.calls_received, 0);
+    EXPECT_EQ(got.calls_received, want.calls_received);
+    EXPECT_EQ(got.criminal, want.criminal);
+    EXPECT_EQ(got.public_order, want.public_order);
+    EXPECT_EQ(got.traffic, want.traffic);
+    EXPECT_EQ(got.assistance, want.assistance);
+    EXPECT_EQ(got.invalid, want.invalid);
+    EXPECT_EQ(got.valid, want.criminal + want.public_order + want.traffic + want.assistance);
+    EXPECT_EQ(got.transferred_120, want.transferred_120);
+    EXPECT_EQ(got.arrests, want.arrests);
+    EXPECT_EQ(got.arrived, want.arrived);
+    EXPECT_EQ(got.arrived_1min, want.arrived_1min);
+    EXPECT_EQ(got.arrived_3min, want.arrived_3min);
+    EXPECT_EQ(got.arrived_5min, want.arrived_5min);
+  }
 }
 
 }  // namespace

@@ -111,7 +111,7 @@ refuses "unknown subcommand" "" "$B" frobnicate
 for sub in submit import replay tail bench simulate project query report link evaluate-links; do
   check "$sub --help" "$B" "$sub" --help
 done
-refuses "pending subcommand says so" "not available yet" "$B" report
+refuses "pending subcommand says so" "not available yet" "$B" simulate
 
 # tail follows appends made by another process (read-only beside the writer).
 mkfifo "$W/wfifo"

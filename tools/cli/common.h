@@ -91,6 +91,7 @@ Subcommand AddTail(CLI::App& root);
 Subcommand AddBench(CLI::App& root);
 Subcommand AddProject(CLI::App& root);
 Subcommand AddQuery(CLI::App& root);
+Subcommand AddReport(CLI::App& root);
 
 // Writes one line to stdout.
 void PrintLine(std::string_view line);

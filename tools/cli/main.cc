@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       AddPending(app, "simulate", "generate a province-scale 110 workload", "the simulator issue"),
       blotter::cli::AddProject(app),
       blotter::cli::AddQuery(app),
-      AddPending(app, "report", "the 110 statistics report", "the projections issue"),
+      blotter::cli::AddReport(app),
       AddPending(app, "link", "confirm or reject a case link", "the serial-case linking issue"),
       AddPending(app, "evaluate-links", "compare links with ground truth",
                  "the serial-case linking issue"),
