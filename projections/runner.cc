@@ -71,9 +71,14 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
                           RunStats* stats) {
   rocksdb::DB* db = store_->db();
   rocksdb::WriteBatch batch;
-  std::unordered_map<std::string, IncidentState> states;
+  // Each touched incident: its state before the batch, and now.
+  struct Touched {
+    IncidentState before;
+    IncidentState now;
+  };
+  std::unordered_map<std::string, Touched> states;
   auto load = [&](const std::string& id) -> Result<IncidentState*> {
-    if (auto it = states.find(id); it != states.end()) return &it->second;
+    if (auto it = states.find(id); it != states.end()) return &it->second.now;
     std::string v;
     rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents), id, &v);
     IncidentState state;
@@ -85,7 +90,8 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
       state.incident_id = id;
       state.last_hash = GenesisHash();
     }
-    return &states.emplace(id, std::move(state)).first->second;
+    Touched& t = states.emplace(id, Touched{state, state}).first->second;
+    return &t.now;
   };
   auto dead = [&](const LogRecord& r, const std::string& reason) {
     std::string value = reason;
@@ -125,14 +131,15 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
                           rule.message()));
       continue;
     }
-    const IncidentState before = *state;
     Apply(*state, e);
-    const Change change{e, r.bytes, r.position, before, *state};
+    const Change change{e, r.bytes, r.position, *state};
     for (auto& v : views_) v->Apply(change, &batch);
     ++stats->applied;
   }
-  for (const auto& [id, state] : states) {
-    if (state.version > 0) batch.Put(store_->cf(Cf::kIncidents), id, EncodeState(state));
+  for (const auto& [id, t] : states) {
+    if (t.now.version == t.before.version) continue;  // nothing applied
+    batch.Put(store_->cf(Cf::kIncidents), id, EncodeState(t.now));
+    for (auto& v : views_) v->Finish(t.before, t.now, &batch);
   }
   // The reader's positions: where each owned partition resumes (past
   // records of other partitions and past Kafka's transaction markers).

@@ -46,7 +46,8 @@ class ViewStore {
   // partition -> next offset to apply.
   Result<std::map<int32_t, int64_t>> Checkpoints() const;
   Result<uint64_t> DeadLetterCount() const;
-  // Hex SHA-256 over every key and value of the column families, in order.
+  // Hex SHA-256 over every key and value of the column families, in order
+  // (stats counters at zero count as absent).
   Result<std::string> Digest(const std::vector<Cf>& cfs) const;
 
   static std::string CheckpointKey(int32_t partition);

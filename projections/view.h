@@ -19,7 +19,6 @@ struct Change {
   const fb::Event& event;
   std::string_view bytes;  // the event's encoded form
   Position position;
-  const IncidentState& before;  // version 0: the incident is new
   const IncidentState& after;
 };
 
@@ -29,7 +28,13 @@ class View {
   virtual std::string_view name() const = 0;
   // The column families that hold this view (for --digest).
   virtual std::vector<Cf> column_families() const = 0;
-  virtual void Apply(const Change& change, rocksdb::WriteBatch* batch) = 0;
+  // Each applied event, in log order.
+  virtual void Apply(const Change& change, rocksdb::WriteBatch* batch) {}
+  // Once per incident a batch touched: its state before the batch (version 0
+  // when new) and after. Views of state, not of events, work here: what the
+  // events in between did cancels out.
+  virtual void Finish(const IncidentState& before, const IncidentState& after,
+                      rocksdb::WriteBatch* batch) {}
 };
 
 }  // namespace blotter::projections

@@ -27,9 +27,10 @@ std::set<std::string> IncidentsView::IndexKeys(const IncidentState& s) {
   return keys;
 }
 
-void IncidentsView::Apply(const Change& c, rocksdb::WriteBatch* batch) {
-  const auto before = IndexKeys(c.before);
-  const auto after = IndexKeys(c.after);
+void IncidentsView::Finish(const IncidentState& before_state, const IncidentState& after_state,
+                           rocksdb::WriteBatch* batch) {
+  const auto before = IndexKeys(before_state);
+  const auto after = IndexKeys(after_state);
   for (const auto& k : before) {
     if (!after.contains(k)) batch->Delete(store_->cf(Cf::kIncidentIndex), k);
   }

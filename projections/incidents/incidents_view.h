@@ -21,7 +21,8 @@ class IncidentsView final : public View {
   explicit IncidentsView(ViewStore* store) : store_(store) {}
   std::string_view name() const override { return "incidents"; }
   std::vector<Cf> column_families() const override { return {Cf::kIncidents, Cf::kIncidentIndex}; }
-  void Apply(const Change& change, rocksdb::WriteBatch* batch) override;
+  void Finish(const IncidentState& before, const IncidentState& after,
+              rocksdb::WriteBatch* batch) override;
 
   // The index keys of a state (empty for an incident that does not exist).
   static std::set<std::string> IndexKeys(const IncidentState& state);

@@ -38,9 +38,10 @@ std::map<std::string, int64_t> StatsView::Contribution(const IncidentState& s) {
   return out;
 }
 
-void StatsView::Apply(const Change& c, rocksdb::WriteBatch* batch) {
-  std::map<std::string, int64_t> delta = Contribution(c.after);
-  for (const auto& [k, v] : Contribution(c.before)) delta[k] -= v;
+void StatsView::Finish(const IncidentState& before, const IncidentState& after,
+                       rocksdb::WriteBatch* batch) {
+  std::map<std::string, int64_t> delta = Contribution(after);
+  for (const auto& [k, v] : Contribution(before)) delta[k] -= v;
   for (const auto& [k, v] : delta) {
     if (v != 0) batch->Merge(store_->cf(Cf::kStats), k, EncodeCounter(v));
   }

@@ -29,7 +29,8 @@ class StatsView final : public View {
   explicit StatsView(ViewStore* store) : store_(store) {}
   std::string_view name() const override { return "stats"; }
   std::vector<Cf> column_families() const override { return {Cf::kStats}; }
-  void Apply(const Change& change, rocksdb::WriteBatch* batch) override;
+  void Finish(const IncidentState& before, const IncidentState& after,
+              rocksdb::WriteBatch* batch) override;
 
   // The counters an incident in `state` contributes.
   static std::map<std::string, int64_t> Contribution(const IncidentState& state);

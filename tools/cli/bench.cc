@@ -4,6 +4,9 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <random>
@@ -12,6 +15,7 @@
 #include "events/embedded_log.h"
 #include "events/hash_chain.h"
 #include "events/kafka_log.h"
+#include "projections/runner.h"
 #include "tools/cli/common.h"
 
 namespace blotter::cli {
@@ -32,7 +36,19 @@ struct BenchOptions {
 
 // Realistic incident lifecycles (received, classified, assigned, arrived,
 // resolved), sealed into their hash chains, in log order per incident.
+std::vector<EncodedEvent> MakeIncident(uint64_t i, std::mt19937_64& rng);
+
 std::vector<std::vector<EncodedEvent>> MakeIncidents(uint64_t events) {
+  const uint64_t incidents = std::max<uint64_t>(1, events / 5);
+  std::vector<std::vector<EncodedEvent>> out(incidents);
+  std::mt19937_64 rng(42);
+  for (uint64_t i = 0; i < incidents; ++i) out[i] = MakeIncident(i, rng);
+  return out;
+}
+
+// Incident i's five events.
+std::vector<EncodedEvent> MakeIncident(uint64_t i, std::mt19937_64& rng) {
+  std::vector<EncodedEvent> out;
   static const char* kDescriptions[] = {
       "停在路边的货车油箱被撬，柴油被盗约二百升，车主早上发现",
       "居民报称家中被盗，门锁有撬动痕迹，丢失现金和首饰",
@@ -41,11 +57,8 @@ std::vector<std::vector<EncodedEvent>> MakeIncidents(uint64_t events) {
       "邻里纠纷，双方因噪音发生争吵，情绪激动",
   };
   static const char* kDivisions[] = {"411681", "411625", "341221", "410102", "411302"};
-  const uint64_t incidents = std::max<uint64_t>(1, events / 5);
-  std::vector<std::vector<EncodedEvent>> out(incidents);
-  std::mt19937_64 rng(42);
-  const Micros t0 = ParseTime("2021-10-15T01:30:00+08:00").value();
-  for (uint64_t i = 0; i < incidents; ++i) {
+  static const Micros t0 = ParseTime("2021-10-15T01:30:00+08:00").value();
+  {
     const std::string id = fmt::format("{}-20211015-{:08x}", kDivisions[i % 5], i);
     const Micros at = t0 + static_cast<Micros>(i) * 7 * kMicrosPerSecond;
     std::string prev = GenesisHash();
@@ -116,7 +129,7 @@ std::vector<std::vector<EncodedEvent>> MakeIncidents(uint64_t events) {
       auto sealed = Seal(e);
       if (!sealed.ok()) throw std::runtime_error(sealed.status().ToString());
       prev = std::string(sealed->hash());
-      out[i].push_back(std::move(sealed).value());
+      out.push_back(std::move(sealed).value());
     }
   }
   return out;
@@ -455,6 +468,165 @@ int RunAppend(const BenchOptions& o) {
 
 }  // namespace
 
+// ---------------------------------------------------------------- bench project
+
+struct Measured {
+  uint64_t events = 0;
+  double seconds = 0;
+  long peak_rss_kb = 0;
+  double rate() const { return seconds > 0 ? events / seconds : 0; }
+};
+
+// Runs this binary again with `args` (a fresh process: RocksDB's thread
+// pools do not survive a fork), reads "<events> <seconds>" from its stdout and
+// takes its peak memory from the kernel.
+Result<Measured> InChild(const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe(fds) != 0) return Status::IOError("pipe failed");
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid < 0) return Status::IOError("fork failed");
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> argv;
+    std::string self = "blotter";
+    argv.push_back(self.data());
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[256];
+  ssize_t got;
+  while ((got = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(got));
+  close(fds[0]);
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  Measured m;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+      std::sscanf(out.c_str(), "%lu %lf", &m.events, &m.seconds) != 2) {
+    return Status::Internal("the measured child process failed");
+  }
+  m.peak_rss_kb = usage.ru_maxrss;
+  return m;
+}
+
+// The measured half of bench project, in its own process: reads (and decodes)
+// the log, or rebuilds the views, and prints "<events> <seconds>".
+int RunMeasure(const LogOptions& lo, const std::string& what, const std::string& views) {
+  const auto start = std::chrono::steady_clock::now();
+  auto count = [&]() -> Result<uint64_t> {
+    BLOTTER_ASSIGN_OR_RETURN(auto log, OpenLog(lo, /*create=*/false));
+    if (what == "project") {
+      BLOTTER_ASSIGN_OR_RETURN(auto store, projections::ViewStore::Open(views));
+      BLOTTER_ASSIGN_OR_RETURN(auto v, projections::MakeViews(store.get(), {}));
+      projections::RunnerOptions ro;
+      ro.until_caught_up = true;
+      projections::Runner runner(log.get(), store.get(), std::move(v), ro);
+      BLOTTER_ASSIGN_OR_RETURN(projections::RunStats stats, runner.Run());
+      return stats.applied + stats.dead_letters;
+    }
+    ReaderOptions ro;
+    BLOTTER_ASSIGN_OR_RETURN(ro.stop_at, log->EndOffsets());
+    BLOTTER_ASSIGN_OR_RETURN(auto reader, log->NewReader(ro));
+    uint64_t decoded = 0;
+    while (true) {
+      auto batch = reader->Poll(20000, std::chrono::seconds(30));
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kEndOfStream) break;
+        return batch.status();
+      }
+      for (const auto& r : *batch) {
+        BLOTTER_RETURN_IF_ERROR(DecodeEvent(r.bytes).status());
+        ++decoded;
+      }
+    }
+    return decoded;
+  }();
+  if (!count.ok()) return Fail("bench", count.status());
+  PrintLine(fmt::format("{} {:.6f}", *count, Seconds(start)));
+  return 0;
+}
+
+struct ProjectBenchOptions {
+  LogOptions log;
+  std::vector<uint64_t> events = {1'000'000};
+  std::string dir;
+};
+
+int RunProjectBench(const ProjectBenchOptions& o) {
+  std::string dir = o.dir;
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/blotter-bench-project-XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("bench", "cannot make a scratch directory in /tmp");
+    dir = tmpl;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const bool kafka = !o.log.kafka.empty();
+  PrintLine(
+      fmt::format("bench project: rebuild of the incidents, history and stats views from the "
+                  "{} log, beside reading and decoding the same log (ceiling); peak memory "
+                  "of each, measured in its own process",
+                  kafka ? "Kafka" : "embedded"));
+  PrintLine(fmt::format("  {:>10}  {:>14} {:>10}  {:>14} {:>10} {:>10}", "events", "ceiling ev/s",
+                        "peak MiB", "project ev/s", "peak MiB", "vs ceiling"));
+  for (uint64_t n : o.events) {
+    LogOptions lo = o.log;
+    lo.data_dir = (fs::path(dir) / fmt::format("log-{}", n)).string();
+    lo.topic_prefix =
+        fmt::format("{}-benchproject-{}-{}", o.log.topic_prefix, n,
+                    std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
+    lo.transactional_id = lo.topic_prefix;
+    {
+      // Fill the log, streaming: incidents of five events, 50,000 events per append.
+      auto log = OpenLog(lo, /*create=*/true);
+      if (!log.ok()) return Fail("bench", log.status());
+      std::mt19937_64 rng(42);
+      Progress progress(fmt::format("fill {} events", n), n);
+      std::vector<EncodedEvent> chunk;
+      for (uint64_t i = 0; i * 5 < n; ++i) {
+        for (auto& e : MakeIncident(i, rng)) chunk.push_back(std::move(e));
+        if (chunk.size() >= 50000 || (i + 1) * 5 >= n) {
+          auto r = (*log)->Append(chunk);
+          if (!r.ok()) return Fail("bench", r.status());
+          progress.Update((i + 1) * 5);
+          chunk.clear();
+        }
+      }
+    }
+    std::vector<std::string> log_args =
+        kafka ? std::vector<std::string>{"--kafka", lo.kafka, "--topic-prefix", lo.topic_prefix}
+              : std::vector<std::string>{"--data", lo.data_dir};
+    if (!lo.kafka_config.empty()) {
+      log_args.push_back("--kafka-config");
+      log_args.push_back(lo.kafka_config);
+    }
+    auto args = [&](const char* what, const std::string& views) {
+      std::vector<std::string> a = {"bench", "measure", what, "--views-dir", views};
+      a.insert(a.end(), log_args.begin(), log_args.end());
+      return a;
+    };
+    const std::string views = (fs::path(dir) / fmt::format("views-{}", n)).string();
+    auto ceiling = InChild(args("read", views));
+    if (!ceiling.ok()) return Fail("bench", ceiling.status().WithContext("ceiling"));
+    auto project = InChild(args("project", views));
+    if (!project.ok()) return Fail("bench", project.status().WithContext("projection"));
+    PrintLine(fmt::format("  {:>10}  {:>14.0f} {:>10.0f}  {:>14.0f} {:>10.0f} {:>9.0f}%", n,
+                          ceiling->rate(), ceiling->peak_rss_kb / 1024.0, project->rate(),
+                          project->peak_rss_kb / 1024.0,
+                          100.0 * project->rate() / ceiling->rate()));
+  }
+  if (o.dir.empty()) fs::remove_all(dir, ec);
+  return 0;
+}
+
 Subcommand AddBench(CLI::App& root) {
   auto o = std::make_shared<BenchOptions>();
   Subcommand c;
@@ -481,9 +653,28 @@ Subcommand AddBench(CLI::App& root) {
                    "several appenders)")
       ->capture_default_str()
       ->delimiter(',');
-  c.run = [o, append] {
+  auto po = std::make_shared<ProjectBenchOptions>();
+  CLI::App* project = c.app->add_subcommand(
+      "project", "rebuild throughput and peak memory of the projections vs reading the log");
+  AddLogOptions(project, &po->log, "bench");
+  project->add_option("--events", po->events, "log sizes, one case each (e.g. 1000000,10000000)")
+      ->capture_default_str()
+      ->delimiter(',');
+  project->add_option("--dir", po->dir, "scratch directory (default: a new one in /tmp, removed)");
+  // Internal: the measured half of bench project, run in a process of its own.
+  auto mo = std::make_shared<LogOptions>();
+  auto what = std::make_shared<std::string>();
+  auto views = std::make_shared<std::string>();
+  CLI::App* measure = c.app->add_subcommand("measure", "");
+  measure->group("");  // hidden
+  AddLogOptions(measure, mo.get(), "bench");
+  measure->add_option("what", *what)->check(CLI::IsMember({"read", "project"}))->required();
+  measure->add_option("--views-dir", *views);
+  c.run = [o, po, mo, what, views, append, project, measure] {
     if (append->parsed()) return RunAppend(*o);
-    return Fail("bench", "name a benchmark: append");
+    if (project->parsed()) return RunProjectBench(*po);
+    if (measure->parsed()) return RunMeasure(*mo, *what, *views);
+    return Fail("bench", "name a benchmark: append, project");
   };
   return c;
 }
