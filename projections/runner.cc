@@ -56,7 +56,13 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
   while (!(stop && stop->load())) {
     auto batch = reader->Poll(options_.batch_events, std::chrono::milliseconds(500));
     if (!batch.ok()) {
-      if (batch.status().code() == StatusCode::kEndOfStream) break;
+      if (batch.status().code() == StatusCode::kEndOfStream) {
+        // Positions may have moved past records of no interest (Kafka's
+        // transaction markers): keep them too.
+        std::vector<LogRecord> none;
+        BLOTTER_RETURN_IF_ERROR(ApplyBatch(none, reader->positions(), &stats));
+        break;
+      }
       if (batch.status().code() == StatusCode::kUnavailable && !options_.until_caught_up) continue;
       return batch.status();
     }

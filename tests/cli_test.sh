@@ -132,6 +132,29 @@ wait $writer
 "$B" replay --data "$W/live" >"$W/live.jsonl"
 expect "tail printed what replay prints" cmp "$W/live.jsonl" "$W/tail.jsonl"
 
+# Projections: views built, rebuilt to the same digest, queried, reported.
+check "project until caught up" "$B" project --data "$W/a" --until-caught-up
+check "project status" "$B" project --data "$W/a" --status
+expect "no lag, no dead letters" grep -q "incidents .* lag 0  dead letters 0" "$W/out"
+check "digest" "$B" project --data "$W/a" --digest
+cp "$W/out" "$W/digest1"
+check "rebuild" "$B" project --data "$W/a" --rebuild
+check "digest after rebuild" "$B" project --data "$W/a" --digest
+expect "rebuild gives the same digest" cmp "$W/out" "$W/digest1"
+check "query incident" "$B" query incident 411621-20211106-0001 --data "$W/a"
+expect "its state" grep -q '"status":"resolved".*"units":\[{"unit_id":"FG-UAV-01"' "$W/out"
+check "query incidents" "$B" query incidents --data "$W/a" --subtype fuel_theft --region 4116
+expect "seven fuel thefts in Zhoukou" test "$(lines "$W/out")" = 7
+check "query incidents across the border" "$B" query incidents --data "$W/a" --category criminal --region 341221
+expect "one in Linquan, Anhui" test "$(lines "$W/out")" = 1
+check "report" "$B" report --data "$W/a" --from 2021-08-01 --to 2021-12-31 --lang en
+expect "13 calls" grep -q "calls received *13" "$W/out"
+expect "2 arrests" grep -q "suspects arrested *2" "$W/out"
+check "report json" "$B" report --data "$W/a" --from 2021-08-01 --to 2021-12-31 --format json --region 41 --by region
+expect "per division" grep -q '"411681":{"calls_received":6' "$W/out"
+refuses "report needs a period" "required" "$B" report --data "$W/a"
+refuses "unknown view" "unknown view" "$B" project --data "$W/a" --views nope --status
+
 # A second process on the same data directory gets a clear error.
 mkfifo "$W/fifo"
 "$B" submit --data "$W/a" "$W/fifo" >/dev/null 2>&1 &

@@ -7,6 +7,8 @@
 #include "events/describe.h"
 #include "events/hash_chain.h"
 #include "events/log_verify.h"
+#include "projections/history/history_view.h"
+#include "projections/store.h"
 #include "tools/cli/common.h"
 
 namespace blotter::cli {
@@ -19,6 +21,36 @@ struct ReplayOptions {
   std::string occurred_by;  // field time: what had happened
   bool verify = false;
   std::string format = "json";
+  std::string views_dir;
+};
+
+// With --kafka, one incident's history comes from the history view when one
+// has been built (a prefix scan instead of a scan of the partition).
+class HistoryFromViews final : public EventLog {
+ public:
+  HistoryFromViews(std::unique_ptr<EventLog> log, std::unique_ptr<projections::ViewStore> store)
+      : log_(std::move(log)), store_(std::move(store)) {}
+  int32_t partitions() const override { return log_->partitions(); }
+  Result<std::vector<Position>> Append(std::span<const EncodedEvent> events) override {
+    return log_->Append(events);
+  }
+  Result<std::vector<int64_t>> EndOffsets() override { return log_->EndOffsets(); }
+  Result<IncidentHead> Head(std::string_view id) override { return log_->Head(id); }
+  Result<std::vector<LogRecord>> ReadIncident(std::string_view id) override {
+    BLOTTER_ASSIGN_OR_RETURN(std::vector<std::string> events,
+                             projections::HistoryView::Read(*store_, id));
+    if (events.empty()) return log_->ReadIncident(id);  // not projected (yet)
+    std::vector<LogRecord> out;
+    for (auto& bytes : events) out.push_back(LogRecord{{PartitionOf(id), -1}, std::move(bytes)});
+    return out;
+  }
+  Result<std::unique_ptr<LogReader>> NewReader(const ReaderOptions& options) override {
+    return log_->NewReader(options);
+  }
+
+ private:
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<projections::ViewStore> store_;
 };
 
 std::string Where(const LogRecord& r) {
@@ -43,6 +75,13 @@ int Run(const ReplayOptions& o) {
   auto log = OpenLog(o.log, /*create=*/false,
                      /*follow_if_busy=*/o.incident.empty() && !o.verify);
   if (!log.ok()) return Fail("replay", log.status());
+  if (!o.log.kafka.empty() && !o.incident.empty()) {
+    auto store = projections::ViewStore::Open(o.views_dir.empty() ? "./blotter-views" : o.views_dir,
+                                              /*read_only=*/true);
+    if (store.ok()) {
+      *log = std::make_unique<HistoryFromViews>(std::move(*log), std::move(store).value());
+    }
+  }
   if (o.verify) return Verify(**log, o);
 
   Micros as_of = INT64_MAX, occurred_by = INT64_MAX;
@@ -103,8 +142,10 @@ Subcommand AddReplay(CLI::App& root) {
       "as of a time, or verify every hash chain");
   AddLogOptions(c.app, &o->log, "replay");
   c.app->add_option("--incident", o->incident,
-                    "only this incident's events, in sequence order (with --kafka this scans the "
-                    "incident's partition for now)");
+                    "only this incident's events, in sequence order (with --kafka from the history "
+                    "view when blotter project has built one, else by scanning its partition)");
+  c.app->add_option("--views-dir", o->views_dir,
+                    "with --kafka --incident: the view store (default ./blotter-views)");
   c.app->add_option("--as-of", o->as_of,
                     "print each incident's state as the system knew it at this recorded time "
                     "(RFC 3339)");
