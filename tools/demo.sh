@@ -57,6 +57,19 @@ $B replay "${LOG[@]}" --incident 411621-20211106-0001 --occurred-by 2021-11-06T1
 section "The diesel-theft reports across Xiangcheng, Dancheng and Linquan (Anhui)"
 $B replay "${LOG[@]}" --as-of 2099-01-01T00:00:00+08:00 --format text | grep fuel_theft
 
+section "Projections: the incidents, history and stats views (blotter project)"
+VIEWS=(--views-dir build/demo-views)
+rm -rf build/demo-views
+$B project "${LOG[@]}" "${VIEWS[@]}" --until-caught-up
+$B project "${LOG[@]}" "${VIEWS[@]}" --status
+
+section "An investigator's query: fuel thefts in Zhoukou (4116) and across the border in Linquan (341221)"
+$B query incidents "${LOG[@]}" "${VIEWS[@]}" --subtype fuel_theft --region 4116 --limit 20 | cut -c1-120
+$B query incidents "${LOG[@]}" "${VIEWS[@]}" --subtype fuel_theft --region 341221 | cut -c1-120
+
+section "The 110 report for Henan (41), August to December 2021"
+$B report "${LOG[@]}" "${VIEWS[@]}" --from 2021-08-01 --to 2021-12-31 --region 41
+
 section "Backup and restore: replay | import | replay is byte-identical"
 $B replay "${LOG[@]}" >build/demo-backup.jsonl
 $B import "${RESTORED[@]}" build/demo-backup.jsonl
