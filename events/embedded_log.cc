@@ -763,6 +763,9 @@ class EmbeddedReader final : public LogReader {
 }  // namespace
 
 Result<std::unique_ptr<LogReader>> EmbeddedLog::NewReader(const ReaderOptions& options) {
+  if (!options.group.empty()) {
+    return Status::InvalidArgument("consumer groups need the Kafka log (--kafka)");
+  }
   BLOTTER_ASSIGN_OR_RETURN(std::vector<Position> start, ReaderStart(options, impl_->partitions));
   return std::unique_ptr<LogReader>(new EmbeddedReader(impl_, std::move(start), options.stop_at));
 }

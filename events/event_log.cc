@@ -45,6 +45,13 @@ int32_t KafkaPartition(std::string_view key, int32_t partitions) {
 }
 
 Result<std::vector<Position>> ReaderStart(const ReaderOptions& options, int32_t partitions) {
+  if (!options.group.empty()) {
+    if (!options.start.empty() || options.stop_at || !options.start_for) {
+      return Status::InvalidArgument(
+          "a consumer-group reader takes start_for, not start or stop_at");
+    }
+    return std::vector<Position>{};
+  }
   std::vector<Position> start = options.start;
   if (start.empty()) {
     for (int32_t p = 0; p < partitions; ++p) start.push_back({p, 0});

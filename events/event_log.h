@@ -16,6 +16,7 @@
 #include <chrono>
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -54,6 +55,12 @@ struct ReaderOptions {
   // kEndOfStream once every partition reached its end. Use EndOffsets() for
   // "replay up to here".
   std::optional<std::vector<int64_t>> stop_at;
+  // Kafka only: join this consumer group and read whichever partitions it
+  // assigns, each from start_for(partition) (the caller's own checkpoint),
+  // as assignments change; `start` and `stop_at` must be empty. positions()
+  // then lists every partition read so far, assigned or not any more.
+  std::string group;
+  std::function<int64_t(int32_t partition)> start_for;
 };
 
 class LogReader {

@@ -223,16 +223,16 @@ struct KafkaLog::Impl {
         if (led) return static_cast<int32_t>(tm->partitions()->size());
         last = tm->err() != RdKafka::ERR_NO_ERROR ? tm->err() : RdKafka::ERR_LEADER_NOT_AVAILABLE;
         if (last == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART && !options.writer) {
-          return Status::NotFound(fmt::format("no topic {} at {} (a writer creates it)", topic,
-                                              options.bootstrap));
+          return Status::NotFound(
+              fmt::format("no topic {} at {} (a writer creates it)", topic, options.bootstrap));
         }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // topic propagating
     }
     if (last == RdKafka::ERR__TRANSPORT || last == RdKafka::ERR__ALL_BROKERS_DOWN ||
         last == RdKafka::ERR__TIMED_OUT) {
-      return Status::Unavailable(fmt::format("cannot reach Kafka at {} ({})", options.bootstrap,
-                                             RdKafka::err2str(last)));
+      return Status::Unavailable(
+          fmt::format("cannot reach Kafka at {} ({})", options.bootstrap, RdKafka::err2str(last)));
     }
     return KafkaError(last, fmt::format("metadata of topic {}", topic));
   }
@@ -272,8 +272,60 @@ struct KafkaLog::Impl {
 namespace {
 
 // Reads assigned partitions with a consumer, read_committed.
-class KafkaReader final : public LogReader {
+class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
  public:
+  // In a consumer group: reads what the group assigns, from start_for(p).
+  static Result<std::unique_ptr<KafkaReader>> CreateInGroup(
+      KafkaLog::Impl* log, const std::string& group, std::function<int64_t(int32_t)> start_for) {
+    auto r = std::unique_ptr<KafkaReader>(new KafkaReader());
+    r->start_for_ = std::move(start_for);
+    r->slot_.assign(log->partitions, -1);
+    auto conf = MakeConf(log->options, {{"group.id", group},
+                                        {"enable.auto.commit", "false"},
+                                        {"enable.auto.offset.store", "false"},
+                                        {"enable.partition.eof", "true"},
+                                        {"isolation.level", "read_committed"},
+                                        {"auto.offset.reset", "earliest"},
+                                        {"session.timeout.ms", "6000"},
+                                        {"heartbeat.interval.ms", "1500"},
+                                        {"fetch.wait.max.ms", "100"}});
+    if (!conf.ok()) return conf.status();
+    std::string err;
+    if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(r.get()), err) !=
+        RdKafka::Conf::CONF_OK) {
+      return Status::Internal(err);
+    }
+    r->consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+    if (!r->consumer_) return Status::Unavailable(fmt::format("Kafka consumer: {}", err));
+    const auto code = r->consumer_->subscribe({log->topic});
+    if (code != RdKafka::ERR_NO_ERROR) return KafkaError(code, "subscribe");
+    return r;
+  }
+
+  // The group gives and takes partitions; each given one starts at the
+  // caller's checkpoint, not at an offset the group committed.
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      for (auto* tp : partitions) {
+        const int32_t p = tp->partition();
+        const int64_t from = start_for_(p);
+        tp->set_offset(from);
+        if (p < static_cast<int32_t>(slot_.size())) {
+          if (slot_[p] < 0) {
+            slot_[p] = static_cast<int>(pos_.size());
+            pos_.push_back({p, from});
+          } else {
+            pos_[slot_[p]].offset = from;
+          }
+        }
+      }
+      consumer->assign(partitions);
+    } else {
+      consumer->unassign();
+    }
+  }
+
   static Result<std::unique_ptr<KafkaReader>> Create(KafkaLog::Impl* log,
                                                      std::vector<Position> start,
                                                      std::optional<std::vector<int64_t>> stop) {
@@ -368,6 +420,7 @@ class KafkaReader final : public LogReader {
   std::vector<Position> pos_;
   std::vector<int> slot_;  // partition -> index in pos_
   std::optional<std::vector<int64_t>> stop_;
+  std::function<int64_t(int32_t)> start_for_;  // group mode
 };
 
 }  // namespace
@@ -587,6 +640,12 @@ Result<std::vector<LogRecord>> KafkaLog::ReadIncident(std::string_view incident_
 
 Result<std::unique_ptr<LogReader>> KafkaLog::NewReader(const ReaderOptions& options) {
   BLOTTER_ASSIGN_OR_RETURN(std::vector<Position> start, ReaderStart(options, impl_->partitions));
+  if (!options.group.empty()) {
+    BLOTTER_ASSIGN_OR_RETURN(
+        std::unique_ptr<KafkaReader> r,
+        KafkaReader::CreateInGroup(impl_.get(), options.group, options.start_for));
+    return std::unique_ptr<LogReader>(std::move(r));
+  }
   BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<KafkaReader> r,
                            KafkaReader::Create(impl_.get(), std::move(start), options.stop_at));
   return std::unique_ptr<LogReader>(std::move(r));

@@ -44,7 +44,18 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
     for (int32_t p = 0; p < log_->partitions(); ++p) owned.push_back(p);
   }
   ReaderOptions ro;
-  for (int32_t p : owned) ro.start.push_back({p, checkpoints.contains(p) ? checkpoints[p] : 0});
+  if (!options_.group.empty()) {
+    if (options_.until_caught_up) {
+      return Status::InvalidArgument("a consumer-group runner follows the log live");
+    }
+    ro.group = options_.group;
+    ro.start_for = [this](int32_t p) -> int64_t {
+      auto cps = store_->Checkpoints();
+      return cps.ok() && cps->contains(p) ? cps->at(p) : 0;
+    };
+  } else {
+    for (int32_t p : owned) ro.start.push_back({p, checkpoints.contains(p) ? checkpoints[p] : 0});
+  }
   if (options_.until_caught_up) {
     BLOTTER_ASSIGN_OR_RETURN(std::vector<int64_t> ends, log_->EndOffsets());
     std::vector<int64_t> stop_at;
@@ -53,6 +64,7 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
   }
   BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log_->NewReader(ro));
   RunStats stats;
+  std::vector<Position> committed = reader->positions();
   while (!(stop && stop->load())) {
     auto batch = reader->Poll(options_.batch_events, std::chrono::milliseconds(500));
     if (!batch.ok()) {
@@ -66,8 +78,12 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
       if (batch.status().code() == StatusCode::kUnavailable && !options_.until_caught_up) continue;
       return batch.status();
     }
-    if (batch->empty()) continue;
-    BLOTTER_RETURN_IF_ERROR(ApplyBatch(*batch, reader->positions(), &stats));
+    std::vector<Position> positions = reader->positions();
+    // Positions may move with no record (past Kafka's transaction markers);
+    // keep them, so lag reads 0 once everything is applied.
+    if (batch->empty() && positions == committed) continue;
+    BLOTTER_RETURN_IF_ERROR(ApplyBatch(*batch, positions, &stats));
+    committed = std::move(positions);
     if (options_.on_batch) options_.on_batch(stats.applied, stats.dead_letters);
   }
   return stats;

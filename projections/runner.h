@@ -35,6 +35,11 @@ struct RunnerOptions {
   bool until_caught_up = false;
   // Partitions this runner owns; empty: all.
   std::vector<int32_t> partitions;
+  // Kafka: share the partitions with the other instances of this consumer
+  // group; each partition it is given resumes from this store's checkpoint
+  // (0 for one it never had, so it replays that partition's history into its
+  // own store). Live mode only.
+  std::string group;
   // Called after each committed batch (events applied so far, dead letters).
   std::function<void(uint64_t applied, uint64_t dead)> on_batch;
 };

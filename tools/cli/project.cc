@@ -25,6 +25,7 @@ struct ProjectOptions {
   bool status = false;
   bool digest = false;
   size_t batch = 20000;
+  std::string group;
 };
 
 int Status_(const ProjectOptions& o, const std::string& dir) {
@@ -106,6 +107,7 @@ int Run(const ProjectOptions& o) {
     projections::RunnerOptions ro;
     ro.batch_events = o.batch;
     ro.until_caught_up = o.until_caught_up || o.rebuild;
+    ro.group = o.group;
     ro.on_batch = [&](uint64_t applied, uint64_t dead) { progress.Update(applied + dead); };
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
@@ -149,6 +151,10 @@ Subcommand AddProject(CLI::App& root) {
   c.app->add_flag("--status", o->status, "print each view's position, lag and dead letters");
   c.app->add_flag("--digest", o->digest, "print one stable hash per view over its full content");
   c.app->add_option("--batch", o->batch, "events per committed batch")->capture_default_str();
+  c.app->add_option("--group", o->group,
+                    "with --kafka, live: share the partitions with other instances in this consumer "
+                    "group; each keeps its own --views-dir and takes over partitions from its own "
+                    "checkpoints");
   c.run = [o] { return Run(*o); };
   return c;
 }
