@@ -163,6 +163,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
     batch.Put(store_->cf(Cf::kIncidents), id, EncodeState(t.now));
     for (auto& v : views_) v->Finish(t.before, t.now, &batch);
   }
+  for (auto& v : views_) v->Flush(&batch);
   // The reader's positions: where each owned partition resumes (past
   // records of other partitions and past Kafka's transaction markers).
   for (const Position& p : positions) {

@@ -35,6 +35,8 @@ class View {
   // events in between did cancels out.
   virtual void Finish(const IncidentState& before, const IncidentState& after,
                       rocksdb::WriteBatch* batch) {}
+  // At the end of each batch, before it commits.
+  virtual void Flush(rocksdb::WriteBatch* batch) {}
 };
 
 }  // namespace blotter::projections

@@ -40,11 +40,15 @@ std::map<std::string, int64_t> StatsView::Contribution(const IncidentState& s) {
 
 void StatsView::Finish(const IncidentState& before, const IncidentState& after,
                        rocksdb::WriteBatch* batch) {
-  std::map<std::string, int64_t> delta = Contribution(after);
-  for (const auto& [k, v] : Contribution(before)) delta[k] -= v;
-  for (const auto& [k, v] : delta) {
+  for (const auto& [k, v] : Contribution(after)) pending_[k] += v;
+  for (const auto& [k, v] : Contribution(before)) pending_[k] -= v;
+}
+
+void StatsView::Flush(rocksdb::WriteBatch* batch) {
+  for (const auto& [k, v] : pending_) {
     if (v != 0) batch->Merge(store_->cf(Cf::kStats), k, EncodeCounter(v));
   }
+  pending_.clear();
 }
 
 }  // namespace blotter::projections

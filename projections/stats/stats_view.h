@@ -31,6 +31,7 @@ class StatsView final : public View {
   std::vector<Cf> column_families() const override { return {Cf::kStats}; }
   void Finish(const IncidentState& before, const IncidentState& after,
               rocksdb::WriteBatch* batch) override;
+  void Flush(rocksdb::WriteBatch* batch) override;
 
   // The counters an incident in `state` contributes.
   static std::map<std::string, int64_t> Contribution(const IncidentState& state);
@@ -39,6 +40,8 @@ class StatsView final : public View {
 
  private:
   ViewStore* store_;
+  // This batch's changes, one merge per counter when it commits.
+  std::map<std::string, int64_t> pending_;
 };
 
 }  // namespace blotter::projections
