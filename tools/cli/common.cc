@@ -57,6 +57,11 @@ Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& o, bool create, bool
   return std::unique_ptr<EventLog>(std::move(log).value());
 }
 
+std::string ViewsDir(const LogOptions& o, const std::string& views_dir) {
+  if (!views_dir.empty()) return views_dir;
+  return o.kafka.empty() ? o.data_dir + ".views" : "./blotter-views";
+}
+
 std::string LogName(const LogOptions& o) {
   if (o.kafka.empty()) return o.data_dir;
   return fmt::format("topic {} at {}", IncidentEventsTopic(o.topic_prefix), o.kafka);

@@ -38,6 +38,10 @@ void AddLogOptions(CLI::App* app, LogOptions* options, std::string service);
 Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool create,
                                           bool follow_if_busy = false);
 
+// The view store: `views_dir` when given, else DATA.views next to an embedded
+// log, or ./blotter-views with --kafka.
+std::string ViewsDir(const LogOptions& options, const std::string& views_dir);
+
 // "topic T at BOOTSTRAP" or the data directory, for messages.
 std::string LogName(const LogOptions& options);
 

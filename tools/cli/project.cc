@@ -74,8 +74,7 @@ int Digest(const ProjectOptions& o, const std::string& dir) {
 }
 
 int Run(const ProjectOptions& o) {
-  std::string dir = o.views_dir;
-  if (dir.empty()) dir = o.log.kafka.empty() ? o.log.data_dir + ".views" : "./blotter-views";
+  const std::string dir = ViewsDir(o.log, o.views_dir);
   if (o.status) return Status_(o, dir);
   if (o.digest) return Digest(o, dir);
 

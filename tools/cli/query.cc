@@ -24,10 +24,7 @@ struct QueryOptions {
   size_t limit = 50;
 };
 
-std::string ViewsDir(const QueryOptions& o) {
-  if (!o.views_dir.empty()) return o.views_dir;
-  return o.log.kafka.empty() ? o.log.data_dir + ".views" : "./blotter-views";
-}
+std::string ViewsDir(const QueryOptions& o) { return ViewsDir(o.log, o.views_dir); }
 
 int Incident(const QueryOptions& o) {
   auto store = ViewStore::Open(ViewsDir(o), /*read_only=*/true);

@@ -38,8 +38,7 @@ int Run(const ReportOptions& o) {
   q.to_day = *to;
   q.region = o.region;
   q.by_region = o.by == "region";
-  std::string dir = o.views_dir;
-  if (dir.empty()) dir = o.log.kafka.empty() ? o.log.data_dir + ".views" : "./blotter-views";
+  const std::string dir = ViewsDir(o.log, o.views_dir);
   auto store = projections::ViewStore::Open(dir, /*read_only=*/true);
   if (!store.ok()) return Fail("report", store.status());
   auto report = projections::ComputeReport(**store, q);
