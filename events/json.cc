@@ -18,6 +18,15 @@ void PutString(Json& j, const char* key, const std::string& v) {
   if (!v.empty()) j[key] = v;
 }
 
+// An enum by name; a value this version does not know (written by a newer
+// schema) by number, so that it survives the round trip.
+template <typename E>
+Json EnumJson(E v) {
+  const std::string_view name = Name(v);
+  if (name == "?") return Json(static_cast<int64_t>(v));
+  return Json(std::string(name));
+}
+
 Json WindowToJson(const fb::TimeWindowT& w) {
   Json j = Json::object();
   if (w.earliest == w.latest) {
@@ -212,7 +221,7 @@ std::unique_ptr<fb::TimeWindowT> WindowFromJson(JsonFields& parent, std::string_
 template <typename T>
 Json Received(const T& p) {
   Json j = Json::object();
-  j["channel"] = Name(p.channel);
+  j["channel"] = EnumJson(p.channel);
   if (p.caller) {
     Json c = Json::object();
     PutString(c, "name", p.caller->name);
@@ -227,7 +236,7 @@ Json Received(const T& p) {
     PutString(l, "division", p.location->division);
     j["location"] = std::move(l);
   }
-  j["reported_category"] = Name(p.reported_category);
+  j["reported_category"] = EnumJson(p.reported_category);
   PutString(j, "description", p.description);
   if (p.happened) j["happened"] = WindowToJson(*p.happened);
   PutString(j, "referred_by", p.referred_by);
@@ -262,13 +271,13 @@ fb::IncidentReceivedT ReceivedFrom(JsonFields& f) {
 
 Json Classified(const fb::IncidentClassifiedT& p) {
   Json j = Json::object();
-  j["category"] = Name(p.category);
-  j["subtype"] = Name(p.subtype);
+  j["category"] = EnumJson(p.category);
+  j["subtype"] = EnumJson(p.subtype);
   if (!p.mo_tags.empty()) j["mo_tags"] = p.mo_tags;
   if (!p.entities.empty()) {
     Json a = Json::array();
     for (const auto& e : p.entities)
-      a.push_back(Json{{"kind", Name(e->kind)}, {"value", e->value}});
+      a.push_back(Json{{"kind", EnumJson(e->kind)}, {"value", e->value}});
     j["entities"] = std::move(a);
   }
   return j;
@@ -366,7 +375,7 @@ Json PayloadToJson(const fb::PayloadUnion& u) {
     case Payload::UnitAssigned: {
       const auto& p = *u.AsUnitAssigned();
       PutString(j, "unit_id", p.unit_id);
-      j["unit_kind"] = Name(p.unit_kind);
+      j["unit_kind"] = EnumJson(p.unit_kind);
       j["reinforcement"] = p.reinforcement;
       return j;
     }
@@ -375,14 +384,14 @@ Json PayloadToJson(const fb::PayloadUnion& u) {
       return j;
     case Payload::IncidentTransferred: {
       const auto& p = *u.AsIncidentTransferred();
-      j["destination"] = Name(p.destination);
+      j["destination"] = EnumJson(p.destination);
       PutString(j, "jurisdiction", p.jurisdiction);
       PutString(j, "reason", p.reason);
       return j;
     }
     case Payload::IncidentResolved: {
       const auto& p = *u.AsIncidentResolved();
-      j["disposition"] = Name(p.disposition);
+      j["disposition"] = EnumJson(p.disposition);
       j["count"] = p.count;
       PutString(j, "duplicate_of", p.duplicate_of);
       PutString(j, "summary", p.summary);

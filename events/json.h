@@ -72,6 +72,17 @@ void PayloadFromJson(fb::Payload type, JsonFields& fields, fb::PayloadUnion* out
 
 template <typename E>
 E JsonFields::Enum(std::string_view key, std::string_view what) {
+  if (Has(key) && object_.at(key).is_number_integer()) {
+    // A value a newer schema defined, written by number.
+    const Json* v = Get(key);
+    const int64_t n = v->get<int64_t>();
+    using U = std::underlying_type_t<E>;
+    if (n < 0 || n > static_cast<int64_t>(std::numeric_limits<U>::max())) {
+      Fail(PathOf(key) + " is out of range");
+      return E::MIN;
+    }
+    return static_cast<E>(n);
+  }
   const std::string name = String(key);
   if (name.empty()) return E::MIN;
   auto v = EnumFromName<E>(name, what);

@@ -32,6 +32,21 @@ TEST(JsonTest, WritesReadableFields) {
   EXPECT_NE(line.find("\"happened\":{\"from\""), std::string::npos);
 }
 
+// A value a newer schema added to an enum is kept, by number.
+TEST(JsonTest, UnknownEnumValuesRoundTripByNumber) {
+  fb::EventT e = testing::SampleEvent(fb::Payload::IncidentReceived, "x", 1);
+  e.payload.AsIncidentReceived()->channel = static_cast<fb::Channel>(42);
+  e.prev_hash.assign(GenesisHash().begin(), GenesisHash().end());
+  auto sealed = Seal(e);
+  ASSERT_TRUE(sealed.ok());
+  const std::string line = EventToJson(*sealed->event());
+  EXPECT_NE(line.find("\"channel\":42"), std::string::npos) << line;
+  auto back = EventFromJson(line);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(EncodeCanonical(*back), sealed->bytes());
+  EXPECT_FALSE(EventFromJson(std::string(line).replace(line.find(":42"), 3, ":999")).ok());
+}
+
 struct BadJsonCase {
   const char* name;
   std::string line;
