@@ -43,6 +43,7 @@ refuses() {  # refuses NAME PATTERN COMMAND...: must fail with one stderr line m
 }
 
 lines() { wc -l <"$1" | tr -d ' '; }
+wait_for_log() { for _ in $(seq 1 100); do [ -f "$1/CURRENT" ] && return 0; sleep 0.1; done; return 1; }
 
 # Submit the seed: every command accepted, one result line each.
 check "submit seed" "$B" submit --data "$W/a" "$SEED"
@@ -118,7 +119,7 @@ mkfifo "$W/wfifo"
 "$B" submit --data "$W/live" "$W/wfifo" >/dev/null 2>&1 &
 writer=$!
 exec 7>"$W/wfifo"
-sleep 0.5
+wait_for_log "$W/live"
 timeout 30 "$B" tail --data "$W/live" --from-start --max-events 66 >"$W/tail.jsonl" 2>"$W/tail.err" &
 tailer=$!
 sleep 0.5
@@ -159,7 +160,7 @@ refuses "unknown view" "unknown view" "$B" project --data "$W/a" --views nope --
 mkfifo "$W/fifo"
 "$B" submit --data "$W/a" "$W/fifo" >/dev/null 2>&1 &
 exec 9>"$W/fifo"
-sleep 1
+sleep 1.5  # the first process opens the log once its input is open
 refuses "second process" "in use by another blotter process" "$B" submit --data "$W/a" "$SEED"
 exec 9>&-
 wait

@@ -138,7 +138,9 @@ TEST(EmbeddedLogTest, KillNineLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) 
       }
     }
     close(fds[1]);
-    const int wait_ms = 30 + static_cast<int>(rng() % 400);
+    // Long enough for the child to open the log and append at least once, even
+    // on a loaded machine.
+    const int wait_ms = 150 + static_cast<int>(rng() % 400);
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     kill(pid, SIGKILL);
     int64_t acked = -1, b;
