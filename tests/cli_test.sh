@@ -137,6 +137,8 @@ expect "tail printed what replay prints" cmp "$W/live.jsonl" "$W/tail.jsonl"
 check "project until caught up" "$B" project --data "$W/a" --until-caught-up
 check "project status" "$B" project --data "$W/a" --status
 expect "no lag, no dead letters" grep -q "incidents .* lag 0  dead letters 0" "$W/out"
+check "no dead letters listed" "$B" project --data "$W/a" --dead-letters
+expect "empty list" test "$(lines "$W/out")" = 0
 check "digest" "$B" project --data "$W/a" --digest
 cp "$W/out" "$W/digest1"
 check "rebuild" "$B" project --data "$W/a" --rebuild

@@ -1,8 +1,11 @@
 // blotter project: runs the projections into RocksDB views, or reports on them.
 
+#include <rocksdb/db.h>
+
 #include <csignal>
 #include <filesystem>
 
+#include "events/json.h"
 #include "projections/runner.h"
 #include "tools/cli/common.h"
 
@@ -24,6 +27,7 @@ struct ProjectOptions {
   bool rebuild = false;
   bool status = false;
   bool digest = false;
+  bool dead_letters = false;
   size_t batch = 20000;
   std::string group;
 };
@@ -73,9 +77,34 @@ int Digest(const ProjectOptions& o, const std::string& dir) {
   return 0;
 }
 
+// Every dead letter: position, reason and the bytes' size, one JSON line each.
+int DeadLetters(const std::string& dir) {
+  auto store = ViewStore::Open(dir, /*read_only=*/true);
+  if (!store.ok()) return Fail("project", store.status());
+  std::unique_ptr<rocksdb::Iterator> it(
+      (*store)->db()->NewIterator(rocksdb::ReadOptions(), (*store)->cf(Cf::kDeadLetters)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    const std::string_view v = it->value().ToStringView();
+    if (k.size() != 12) continue;
+    uint64_t p = 0, off = 0;
+    for (size_t i = 0; i < 4; ++i) p = (p << 8) | static_cast<uint8_t>(k[i]);
+    for (size_t i = 4; i < 12; ++i) off = (off << 8) | static_cast<uint8_t>(k[i]);
+    const size_t nul = v.find('\0');
+    Json j = Json::object();
+    j["partition"] = p;
+    j["offset"] = off;
+    j["reason"] = std::string(v.substr(0, nul));
+    j["bytes"] = nul == std::string_view::npos ? 0 : v.size() - nul - 1;
+    PrintLine(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  return 0;
+}
+
 int Run(const ProjectOptions& o) {
   const std::string dir = ViewsDir(o.log, o.views_dir);
   if (o.status) return Status_(o, dir);
+  if (o.dead_letters) return DeadLetters(dir);
   if (o.digest) return Digest(o, dir);
 
   auto log = OpenLog(o.log, /*create=*/false, /*follow_if_busy=*/true);
@@ -149,11 +178,14 @@ Subcommand AddProject(CLI::App& root) {
                   "caught up");
   c.app->add_flag("--status", o->status, "print each view's position, lag and dead letters");
   c.app->add_flag("--digest", o->digest, "print one stable hash per view over its full content");
+  c.app->add_flag("--dead-letters", o->dead_letters,
+                  "list what could not be applied: position, reason, size (JSON lines)");
   c.app->add_option("--batch", o->batch, "events per committed batch")->capture_default_str();
-  c.app->add_option("--group", o->group,
-                    "with --kafka, live: share the partitions with other instances in this consumer "
-                    "group; each keeps its own --views-dir and takes over partitions from its own "
-                    "checkpoints");
+  c.app->add_option(
+      "--group", o->group,
+      "with --kafka, live: share the partitions with other instances in this consumer "
+      "group; each keeps its own --views-dir and takes over partitions from its own "
+      "checkpoints");
   c.run = [o] { return Run(*o); };
   return c;
 }
