@@ -187,7 +187,8 @@ Result<Json> ParseJsonObject(std::string_view text) {
   if (j.is_discarded()) {
     // Parse again for the position and reason; exceptions stay inside this function.
     try {
-      (void)Json::parse(text);
+      const Json again = Json::parse(text);
+      (void)again;
     } catch (const Json::parse_error& e) {
       return Status::InvalidArgument(fmt::format("malformed JSON: {}", e.what()));
     }

@@ -47,7 +47,9 @@ TEST(TimeUtilTest, ParseTable) {
   for (const auto& c : cases) {
     auto r = ParseTime(c.text);
     EXPECT_EQ(r.ok(), c.ok) << c.text;
-    if (c.ok && r.ok()) EXPECT_EQ(*r, c.want) << c.text;
+    if (c.ok && r.ok()) {
+      EXPECT_EQ(*r, c.want) << c.text;
+    }
   }
 }
 

@@ -62,6 +62,11 @@ std::string ViewsDir(const LogOptions& o, const std::string& views_dir) {
   return o.kafka.empty() ? o.data_dir + ".views" : "./blotter-views";
 }
 
+void AddViewsDirOption(CLI::App* app, std::string* views_dir) {
+  app->add_option("--views-dir", *views_dir,
+                  "the view store (default DATA.views, or ./blotter-views with --kafka)");
+}
+
 std::string LogName(const LogOptions& o) {
   if (o.kafka.empty()) return o.data_dir;
   return fmt::format("topic {} at {}", IncidentEventsTopic(o.topic_prefix), o.kafka);

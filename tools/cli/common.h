@@ -41,6 +41,7 @@ Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool create
 // The view store: `views_dir` when given, else DATA.views next to an embedded
 // log, or ./blotter-views with --kafka.
 std::string ViewsDir(const LogOptions& options, const std::string& views_dir);
+void AddViewsDirOption(CLI::App* app, std::string* views_dir);
 
 // "topic T at BOOTSTRAP" or the data directory, for messages.
 std::string LogName(const LogOptions& options);

@@ -169,8 +169,7 @@ Subcommand AddProject(CLI::App& root) {
                           "views: live, --until-caught-up, or --rebuild; or --status, --digest");
   AddLogOptions(c.app, &o->log, "project");
   c.app->add_option("--views", o->views, "views to run or report (default all)")->delimiter(',');
-  c.app->add_option("--views-dir", o->views_dir,
-                    "the view store (default DATA.views, or ./blotter-views with --kafka)");
+  AddViewsDirOption(c.app, &o->views_dir);
   c.app->add_flag("--until-caught-up", o->until_caught_up,
                   "stop at the log's end as read at the start");
   c.app->add_flag("--rebuild", o->rebuild,

@@ -129,8 +129,7 @@ Subcommand AddQuery(CLI::App& root) {
   c.app->require_subcommand(1);
   auto add_common = [&](CLI::App* app) {
     AddLogOptions(app, &o->log, "query");
-    app->add_option("--views-dir", o->views_dir,
-                    "the view store (default DATA.views, or ./blotter-views with --kafka)");
+    AddViewsDirOption(app, &o->views_dir);
   };
   CLI::App* one = c.app->add_subcommand("incident", "one incident's current state, as JSON");
   add_common(one);

@@ -76,8 +76,7 @@ int Run(const ReplayOptions& o) {
                      /*follow_if_busy=*/o.incident.empty() && !o.verify);
   if (!log.ok()) return Fail("replay", log.status());
   if (!o.log.kafka.empty() && !o.incident.empty()) {
-    auto store = projections::ViewStore::Open(o.views_dir.empty() ? "./blotter-views" : o.views_dir,
-                                              /*read_only=*/true);
+    auto store = projections::ViewStore::Open(ViewsDir(o.log, o.views_dir), /*read_only=*/true);
     if (store.ok()) {
       *log = std::make_unique<HistoryFromViews>(std::move(*log), std::move(store).value());
     }
@@ -138,14 +137,13 @@ Subcommand AddReplay(CLI::App& root) {
   Subcommand c;
   c.app = root.add_subcommand(
       "replay",
-      "print the log as JSON lines (partition by partition, in offset order), or incident states "
-      "as of a time, or verify every hash chain");
+      "print the log as JSON lines in log order (append order on the embedded log, partition by "
+      "partition on Kafka), or incident states as of a time, or verify every hash chain");
   AddLogOptions(c.app, &o->log, "replay");
   c.app->add_option("--incident", o->incident,
                     "only this incident's events, in sequence order (with --kafka from the history "
                     "view when blotter project has built one, else by scanning its partition)");
-  c.app->add_option("--views-dir", o->views_dir,
-                    "with --kafka --incident: the view store (default ./blotter-views)");
+  AddViewsDirOption(c.app, &o->views_dir);
   c.app->add_option("--as-of", o->as_of,
                     "print each incident's state as the system knew it at this recorded time "
                     "(RFC 3339)");

@@ -110,8 +110,7 @@ Subcommand AddReport(CLI::App& root) {
                               "the 110 report (calls, valid incidents by category, transfers, "
                               "rescues, arrests, 1/3/5-minute arrival) for a period and region");
   AddLogOptions(c.app, &o->log, "report");
-  c.app->add_option("--views-dir", o->views_dir,
-                    "the view store (default DATA.views, or ./blotter-views with --kafka)");
+  AddViewsDirOption(c.app, &o->views_dir);
   c.app->add_option("--from", o->from, "first day (a date or RFC 3339 time, UTC+8)")->required();
   c.app->add_option("--to", o->to, "last day, inclusive")->required();
   c.app->add_option("--region", o->region,
