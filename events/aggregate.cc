@@ -63,7 +63,7 @@ IncidentStatus OpenStatusFor(const IncidentState& s) {
 
 }  // namespace
 
-void Apply(IncidentState& s, const fb::Event& e) {
+void Apply(IncidentState& s, const fb::Event& e, ApplyMode mode) {
   const Micros at = e.occurred_at();
   if (s.incident_id.empty()) s.incident_id = Str(e.incident_id());
   switch (e.payload_type()) {
@@ -142,7 +142,7 @@ void Apply(IncidentState& s, const fb::Event& e) {
   if (e.hash())
     s.last_hash.assign(reinterpret_cast<const char*>(e.hash()->data()), e.hash()->size());
   s.last_recorded_at = e.recorded_at();
-  if (e.causation_id() && e.causation_id()->size() > 0) {
+  if (mode == ApplyMode::kWithCommands && e.causation_id() && e.causation_id()->size() > 0) {
     auto [it, inserted] =
         s.commands.try_emplace(e.causation_id()->str(), e.sequence(), e.sequence());
     if (!inserted) it->second.second = e.sequence();
@@ -530,18 +530,26 @@ class ReplayContext final : public DecideContext {
 }  // namespace
 
 Status CheckEvent(const IncidentState& state, const fb::Event& e) {
+  // Decide's rules without building the events: the command's ids and actor
+  // are present by construction (the verifier required the strings).
   Command c;
-  c.command_id = e.causation_id() && e.causation_id()->size() ? e.causation_id()->str() : "-";
   c.incident_id = e.incident_id()->str();
-  c.actor = e.actor() && e.actor()->size() ? e.actor()->str() : "-";
   c.occurred_at = e.occurred_at();
   // The union's UnPack copies the payload into its Object API form.
   c.payload.type = e.payload_type();
   c.payload.value = fb::PayloadUnion::UnPack(e.payload(), e.payload_type(), nullptr);
-  IncidentState s = state;
-  if (s.incident_id.empty()) s.incident_id = c.incident_id;
-  auto decided = Decide(s, c, ReplayContext(std::max(e.recorded_at(), e.occurred_at())));
-  return decided.status();
+  const auto ctx = ReplayContext(std::max(e.recorded_at(), e.occurred_at()));
+  const Micros now = ctx.Now();
+  const Micros at = c.occurred_at != 0 ? c.occurred_at : now;
+  if (at > now + kMaxClockSkew) {
+    return Rule(fmt::format("{} is in the future (now is {})", FormatTime(at), FormatTime(now)));
+  }
+  if (state.incident_id.empty()) {
+    IncidentState s = state;
+    s.incident_id = c.incident_id;
+    return DecidePayload(s, c, at, ctx);
+  }
+  return DecidePayload(state, c, at, ctx);
 }
 
 Result<std::vector<fb::EventT>> Decide(const IncidentState& s, const Command& c,

@@ -72,7 +72,9 @@ struct IncidentState {
 
 // Applies one verified event. Apply trusts the log: it records what happened
 // even where Decide would have refused (projections check rules themselves).
-void Apply(IncidentState& state, const fb::Event& event);
+// Projections, which never decide, can skip the command ids (kNoCommands).
+enum class ApplyMode { kWithCommands, kNoCommands };
+void Apply(IncidentState& state, const fb::Event& event, ApplyMode mode = ApplyMode::kWithCommands);
 IncidentState Fold(std::span<const fb::Event* const> events);
 
 // The state as one JSON object (for replay --as-of and queries).

@@ -3,15 +3,105 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "events/hash_chain.h"
+#include "events/head_tracker.h"
 #include "projections/history/history_view.h"
 #include "projections/incidents/incidents_view.h"
 #include "projections/state_codec.h"
 #include "projections/stats/stats_view.h"
 
 namespace blotter::projections {
+namespace {
+
+// One Poll's outcome, with the reader's positions after it and each record
+// already verified (its decode error, or empty).
+struct Polled {
+  Result<std::vector<LogRecord>> batch;
+  std::vector<Position> positions;
+  std::vector<std::string> errors;
+};
+
+Polled PollVerified(LogReader* reader, size_t max_records) {
+  Polled p{reader->Poll(max_records, std::chrono::milliseconds(500)), reader->positions(), {}};
+  if (p.batch.ok()) {
+    p.errors.resize(p.batch->size());
+    for (size_t i = 0; i < p.batch->size(); ++i) {
+      auto d = DecodeEvent((*p.batch)[i].bytes);
+      if (!d.ok()) p.errors[i] = d.status().message();
+    }
+  }
+  return p;
+}
+
+// Reads and verifies the next batches on a thread of its own while the
+// runner applies the current one. Stops after end-of-stream or an error the
+// runner will not retry; gives up waiting for Poll within its timeout.
+class Prefetcher {
+ public:
+  Prefetcher(LogReader* reader, size_t max_records, bool retry_unavailable)
+      : reader_(reader), max_records_(max_records), retry_unavailable_(retry_unavailable) {
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "blotter:read");
+      Loop();
+    });
+  }
+  ~Prefetcher() {
+    {
+      std::lock_guard lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  Polled Next() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return !queue_.empty(); });
+    Polled p = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return p;
+  }
+
+ private:
+  static constexpr size_t kDepth = 2;
+
+  void Loop() {
+    while (true) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return quit_ || queue_.size() < kDepth; });
+        if (quit_) return;
+      }
+      Polled p = PollVerified(reader_, max_records_);
+      const bool last = !p.batch.ok() && !(p.batch.status().code() == StatusCode::kUnavailable &&
+                                           retry_unavailable_);
+      {
+        std::lock_guard lock(mu_);
+        queue_.push_back(std::move(p));
+      }
+      cv_.notify_all();
+      if (last) return;
+    }
+  }
+
+  LogReader* reader_;
+  const size_t max_records_;
+  const bool retry_unavailable_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Polled> queue_;
+  bool quit_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
                                                      const std::vector<std::string>& names) {
@@ -65,32 +155,49 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
   BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log_->NewReader(ro));
   RunStats stats;
   std::vector<Position> committed = reader->positions();
+  // A consumer group's reader must stay on this thread: its rebalances read
+  // the checkpoints, which must not lag a batch read ahead.
+  std::unique_ptr<Prefetcher> prefetcher;
+  if (options_.group.empty()) {
+    prefetcher = std::make_unique<Prefetcher>(reader.get(), options_.batch_events,
+                                              !options_.until_caught_up);
+  }
+  auto next = [&]() -> Polled {
+    return prefetcher ? prefetcher->Next() : PollVerified(reader.get(), options_.batch_events);
+  };
   while (!(stop && stop->load())) {
-    auto batch = reader->Poll(options_.batch_events, std::chrono::milliseconds(500));
+    Polled polled = next();
+    auto& batch = polled.batch;
     if (!batch.ok()) {
       if (batch.status().code() == StatusCode::kEndOfStream) {
         // Positions may have moved past records of no interest (Kafka's
         // transaction markers): keep them too.
         std::vector<LogRecord> none;
-        BLOTTER_RETURN_IF_ERROR(ApplyBatch(none, reader->positions(), &stats));
+        BLOTTER_RETURN_IF_ERROR(ApplyBatch(none, {}, polled.positions, &stats));
+        BLOTTER_RETURN_IF_ERROR(store_->Persist());
         break;
       }
       if (batch.status().code() == StatusCode::kUnavailable && !options_.until_caught_up) continue;
       return batch.status();
     }
-    std::vector<Position> positions = reader->positions();
+    std::vector<Position>& positions = polled.positions;
     // Positions may move with no record (past Kafka's transaction markers);
     // keep them, so lag reads 0 once everything is applied.
     if (batch->empty() && positions == committed) continue;
-    BLOTTER_RETURN_IF_ERROR(ApplyBatch(*batch, positions, &stats));
+    BLOTTER_RETURN_IF_ERROR(ApplyBatch(*batch, polled.errors, positions, &stats));
     committed = std::move(positions);
+    since_persist_ += batch->size();
+    if (store_->bulk() && since_persist_ >= options_.bulk_persist_events) {
+      BLOTTER_RETURN_IF_ERROR(store_->Persist());
+      since_persist_ = 0;
+    }
     if (options_.on_batch) options_.on_batch(stats.applied, stats.dead_letters);
   }
   return stats;
 }
 
-Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Position>& positions,
-                          RunStats* stats) {
+Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std::string>& errors,
+                          const std::vector<Position>& positions, RunStats* stats) {
   rocksdb::DB* db = store_->db();
   rocksdb::WriteBatch batch;
   // Each touched incident: its state before the batch, and now.
@@ -98,11 +205,13 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
     IncidentState before;
     IncidentState now;
   };
-  std::unordered_map<std::string, Touched> states;
-  auto load = [&](const std::string& id) -> Result<IncidentState*> {
+  StringMap<Touched> states;
+  states.reserve(records.size());
+  auto load = [&](std::string_view id) -> Result<IncidentState*> {
     if (auto it = states.find(id); it != states.end()) return &it->second.now;
     std::string v;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents), id, &v);
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents),
+                                rocksdb::Slice(id.data(), id.size()), &v);
     IncidentState state;
     if (s.ok()) {
       BLOTTER_ASSIGN_OR_RETURN(state, DecodeState(v));
@@ -112,7 +221,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
       state.incident_id = id;
       state.last_hash = GenesisHash();
     }
-    Touched& t = states.emplace(id, Touched{state, state}).first->second;
+    Touched& t = states.emplace(std::string(id), Touched{state, std::move(state)}).first->second;
     return &t.now;
   };
   auto dead = [&](const LogRecord& r, const std::string& reason) {
@@ -126,14 +235,14 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
                r.position.offset, reason);
   };
 
-  for (LogRecord& r : records) {
-    auto decoded = DecodeEvent(r.bytes);
-    if (!decoded.ok()) {
-      dead(r, decoded.status().message());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const LogRecord& r = records[i];
+    if (!errors[i].empty()) {
+      dead(r, errors[i]);
       continue;
     }
-    const fb::Event& e = **decoded;
-    BLOTTER_ASSIGN_OR_RETURN(IncidentState * state, load(e.incident_id()->str()));
+    const fb::Event& e = *fb::GetEvent(r.bytes.data());  // verified when read
+    BLOTTER_ASSIGN_OR_RETURN(IncidentState * state, load(e.incident_id()->string_view()));
     if (e.sequence() != state->version + 1) {
       dead(r, fmt::format("incident {} event {}: expected sequence {} ({})", state->incident_id,
                           e.sequence(), state->version + 1,
@@ -153,7 +262,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
                           rule.message()));
       continue;
     }
-    Apply(*state, e);
+    Apply(*state, e, ApplyMode::kNoCommands);
     const Change change{e, r.bytes, r.position, *state};
     for (auto& v : views_) v->Apply(change, &batch);
     ++stats->applied;
@@ -172,7 +281,10 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<Pos
   }
   batch.Put(store_->cf(Cf::kMeta), ViewStore::kDeadLetterCountKey,
             EncodeCounter(static_cast<int64_t>(dead_total_)));
-  rocksdb::WriteOptions wo;  // WAL on: a batch is all or nothing after a crash
+  // WAL on: a batch is all or nothing after a crash. In bulk mode the atomic
+  // flushes give the same: a crash goes back to the last flushed batch.
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = store_->bulk();
   rocksdb::Status s = db->Write(wo, &batch);
   if (!s.ok()) return Status::IOError(fmt::format("commit views: {}", s.ToString()));
   ++stats->batches;

@@ -40,6 +40,9 @@ struct RunnerOptions {
   // (0 for one it never had, so it replays that partition's history into its
   // own store). Live mode only.
   std::string group;
+  // A store opened for bulk catch-up (ViewStore::Access::kBulk) has no WAL:
+  // make progress durable at least every this many events.
+  uint64_t bulk_persist_events = 2'000'000;
   // Called after each committed batch (events applied so far, dead letters).
   std::function<void(uint64_t applied, uint64_t dead)> on_batch;
 };
@@ -61,15 +64,17 @@ class Runner {
   Result<RunStats> Run(const std::atomic<bool>* stop = nullptr);
 
  private:
-  // Applies `records` and commits them with the reader's `positions`.
-  Status ApplyBatch(std::vector<LogRecord>& records, const std::vector<Position>& positions,
-                    RunStats* stats);
+  // Applies `records` (errors[i]: why record i does not decode, or empty) and
+  // commits them with the reader's `positions`.
+  Status ApplyBatch(std::vector<LogRecord>& records, const std::vector<std::string>& errors,
+                    const std::vector<Position>& positions, RunStats* stats);
 
   EventLog* log_;
   ViewStore* store_;
   std::vector<std::unique_ptr<View>> views_;
   RunnerOptions options_;
   uint64_t dead_total_ = 0;
+  uint64_t since_persist_ = 0;
 };
 
 // The views by name ("incidents", "history", "stats"); kInvalidArgument for

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
 #include <stdlib.h>
@@ -73,6 +74,7 @@ std::string ViewStore::DeadLetterKey(Position p) {
 }
 
 ViewStore::~ViewStore() {
+  if (bulk()) Persist().IgnoreError();
   for (auto* h : cfs_) {
     if (h) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   }
@@ -84,8 +86,10 @@ ViewStore::~ViewStore() {
   }
 }
 
-Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, bool read_only) {
+Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Access access) {
   namespace fs = std::filesystem;
+  const bool read_only = access == Access::kRead;
+  const bool bulk = access == Access::kBulk;
   std::error_code ec;
   if (read_only && !fs::exists(fs::path(dir) / "CURRENT", ec)) {
     return Status::NotFound(fmt::format("no views in {} (run blotter project first)", dir));
@@ -97,6 +101,12 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, bool 
   db_options.create_missing_column_families = !read_only;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  if (bulk) {
+    // With no WAL, only flushes that take every column family at once keep
+    // the checkpoints and the view data they describe together.
+    db_options.atomic_flush = true;
+    db_options.allow_concurrent_memtable_write = false;  // vector memtables
+  }
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -112,6 +122,13 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, bool 
       o.memtable_prefix_bloom_size_ratio = 0.05;
     }
     if (i == static_cast<int>(Cf::kHistory)) o.compression = rocksdb::kLZ4Compression;
+    if (bulk && i != static_cast<int>(Cf::kIncidents) && i != static_cast<int>(Cf::kMeta)) {
+      // Written, never read, during a catch-up: appending beats a skip list
+      // insert on the runner's thread, and the sort moves to the flush thread.
+      o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+      o.write_buffer_size = 128 << 20;
+      o.level0_file_num_compaction_trigger = 8;
+    }
     cfs.emplace_back(kCfNames[i], o);
   }
   rocksdb::DB* raw = nullptr;
@@ -136,7 +153,15 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, bool 
   }
   if (!s.ok()) return FromRocks(s, fmt::format("open views {}", dir));
   if (raw) store->db_.reset(raw);
+  store->access_ = access;
   return store;
+}
+
+Status ViewStore::Persist() {
+  if (!bulk()) return Status::Ok();
+  rocksdb::FlushOptions fo;
+  fo.allow_write_stall = true;
+  return FromRocks(db_->Flush(fo, cfs_), "flush views");
 }
 
 Result<std::map<int32_t, int64_t>> ViewStore::Checkpoints() const {
@@ -162,32 +187,41 @@ Result<uint64_t> ViewStore::DeadLetterCount() const {
   return static_cast<uint64_t>(DecodeCounter(v));
 }
 
+Digester::Digester() : running_(Sha256("")) {}
+
+void Digester::Add(std::string_view key, std::string_view value) {
+  PutBE(&chunk_, key.size(), 4);
+  chunk_.append(key);
+  PutBE(&chunk_, value.size(), 4);
+  chunk_.append(value);
+  if (chunk_.size() > (1 << 20)) {
+    running_ = Sha256(running_ + chunk_);
+    chunk_.clear();
+  }
+}
+
+void Digester::EndSection(std::string_view name) {
+  running_ = Sha256(running_ + std::string(name) + chunk_);
+  chunk_.clear();
+}
+
+std::string Digester::Hex() const { return ToHex(running_); }
+
 Result<std::string> ViewStore::Digest(const std::vector<Cf>& which) const {
-  // Stream keys and values through SHA-256, length-prefixed so that no two
-  // contents hash alike.
-  std::string running = Sha256("");
+  Digester d;
   for (Cf c : which) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(c)));
-    std::string chunk;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      const auto k = it->key().ToStringView();
       const auto v = it->value().ToStringView();
       // A counter back at zero is as good as none (how a batch spanned the
       // changes decides whether it was written).
       if (c == Cf::kStats && DecodeCounter(v) == 0) continue;
-      PutBE(&chunk, k.size(), 4);
-      chunk.append(k);
-      PutBE(&chunk, v.size(), 4);
-      chunk.append(v);
-      if (chunk.size() > (1 << 20)) {
-        running = Sha256(running + chunk);
-        chunk.clear();
-      }
+      d.Add(it->key().ToStringView(), v);
     }
     BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read views for digest"));
-    running = Sha256(running + CfName(c) + chunk);
+    d.EndSection(CfName(c));
   }
-  return ToHex(running);
+  return d.Hex();
 }
 
 }  // namespace blotter::projections

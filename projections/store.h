@@ -9,7 +9,9 @@
 //   default         checkpoint/<partition u32 BE> -> next offset; counters
 //   incidents       incident id -> state record (state_codec.h)
 //   incident_index  secondary indexes of the incidents view
-//   history         [incident id][0x00][sequence u64 BE] -> encoded event
+//   history         [incident id][0x00][first sequence u64 BE] -> that event and
+//                   the incident's next ones applied in the same batch, each
+//                   as [length u32 LE][encoded event]
 //   stats           counter key -> int64 LE (merged by addition)
 //   dead_letters    [partition u32 BE][offset u64 BE] -> reason, then the raw bytes
 //
@@ -35,9 +37,22 @@ const char* CfName(Cf cf);
 
 class ViewStore {
  public:
-  // Opens (creating when `read_only` is false) the store in `dir`. Read-only
-  // opens follow a writer that has the store open.
-  static Result<std::unique_ptr<ViewStore>> Open(const std::string& dir, bool read_only = false);
+  enum class Access {
+    // The runner's normal mode: every batch goes through the WAL.
+    kWrite,
+    // Catch-up mode for a store far behind the log (a rebuild): no WAL,
+    // write-only column families in memtables that append and sort at flush,
+    // and atomic flushes of all column families. What survives a crash is
+    // still exactly some checkpoint; progress becomes durable at each flush
+    // (Persist(), and whenever a memtable fills). Queries opened beside it see
+    // the last flush.
+    kBulk,
+    // A query's view beside a writer (a RocksDB secondary instance).
+    kRead,
+  };
+  // Opens the store in `dir`, creating it unless `access` is kRead.
+  static Result<std::unique_ptr<ViewStore>> Open(const std::string& dir,
+                                                 Access access = Access::kWrite);
   ~ViewStore();
 
   rocksdb::DB* db() const { return db_.get(); }
@@ -46,6 +61,12 @@ class ViewStore {
   // partition -> next offset to apply.
   Result<std::map<int32_t, int64_t>> Checkpoints() const;
   Result<uint64_t> DeadLetterCount() const;
+
+  // How the runner commits a batch (no WAL in kBulk).
+  bool bulk() const { return access_ == Access::kBulk; }
+  // Makes everything written so far durable (kBulk: an atomic flush of every
+  // column family; kWrite: nothing to do, the WAL has it).
+  Status Persist();
   // Hex SHA-256 over every key and value of the column families, in order
   // (stats counters at zero count as absent).
   Result<std::string> Digest(const std::vector<Cf>& cfs) const;
@@ -59,6 +80,23 @@ class ViewStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string secondary_dir_;
+  Access access_ = Access::kWrite;
+};
+
+// A SHA-256 over a stream of (key, value) pairs, length-prefixed so that no
+// two streams hash alike. What --digest prints.
+class Digester {
+ public:
+  Digester();
+  void Add(std::string_view key, std::string_view value);
+  // Ends a section (one column family) named `name`.
+  void EndSection(std::string_view name);
+  // Hex, after the last section.
+  std::string Hex() const;
+
+ private:
+  std::string running_;
+  std::string chunk_;
 };
 
 // An int64 as the stats counters store it (8 bytes little-endian).

@@ -26,8 +26,13 @@ class View {
  public:
   virtual ~View() = default;
   virtual std::string_view name() const = 0;
-  // The column families that hold this view (for --digest).
+  // The column families that hold this view.
   virtual std::vector<Cf> column_families() const = 0;
+  // One stable hash over the view's content (--digest): equal for two stores
+  // built from the same log, whatever their batch sizes.
+  virtual Result<std::string> Digest(const ViewStore& store) const {
+    return store.Digest(column_families());
+  }
   // Each applied event, in log order.
   virtual void Apply(const Change& change, rocksdb::WriteBatch* batch) {}
   // Once per incident a batch touched: its state before the batch (version 0

@@ -2,10 +2,14 @@
 
 // The history view: (incident id, sequence) -> event, so an auditor's replay
 // of one incident is a prefix scan whatever the log (blotter replay --incident
-// --kafka uses it when present).
+// --kafka uses it when present). The events of one incident that one batch
+// applies share a record, keyed by the first one's sequence (store.h): a
+// rebuild writes a record per incident instead of one per event.
 
 #include <string>
+#include <unordered_map>
 
+#include "events/head_tracker.h"
 #include "projections/view.h"
 
 namespace blotter::projections {
@@ -16,6 +20,9 @@ class HistoryView final : public View {
   std::string_view name() const override { return "history"; }
   std::vector<Cf> column_families() const override { return {Cf::kHistory}; }
   void Apply(const Change& change, rocksdb::WriteBatch* batch) override;
+  void Flush(rocksdb::WriteBatch* batch) override;
+  // Over (incident id, sequence) -> event, so independent of the records.
+  Result<std::string> Digest(const ViewStore& store) const override;
 
   static std::string Key(std::string_view incident_id, uint64_t sequence);
   // An incident's events in sequence order from the store.
@@ -23,7 +30,12 @@ class HistoryView final : public View {
                                                std::string_view incident_id);
 
  private:
+  struct Pending {
+    uint64_t first_sequence = 0;
+    std::string record;
+  };
   ViewStore* store_;
+  StringMap<Pending> pending_;
 };
 
 }  // namespace blotter::projections

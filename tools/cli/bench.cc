@@ -524,7 +524,8 @@ int RunMeasure(const LogOptions& lo, const std::string& what, const std::string&
   auto count = [&]() -> Result<uint64_t> {
     BLOTTER_ASSIGN_OR_RETURN(auto log, OpenLog(lo, /*create=*/false));
     if (what == "project") {
-      BLOTTER_ASSIGN_OR_RETURN(auto store, projections::ViewStore::Open(views));
+      BLOTTER_ASSIGN_OR_RETURN(
+          auto store, projections::ViewStore::Open(views, projections::ViewStore::Access::kBulk));
       BLOTTER_ASSIGN_OR_RETURN(auto v, projections::MakeViews(store.get(), {}));
       projections::RunnerOptions ro;
       ro.until_caught_up = true;

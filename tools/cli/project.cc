@@ -17,6 +17,8 @@ using projections::Cf;
 using projections::ViewStore;
 
 std::atomic<bool> g_stop{false};
+// A store this far behind the log catches up in bulk mode first.
+constexpr uint64_t kBulkCatchUpEvents = 100'000;
 void OnSignal(int) { g_stop = true; }
 
 struct ProjectOptions {
@@ -33,7 +35,7 @@ struct ProjectOptions {
 };
 
 int Status_(const ProjectOptions& o, const std::string& dir) {
-  auto store = ViewStore::Open(dir, /*read_only=*/true);
+  auto store = ViewStore::Open(dir, projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("project", store.status());
   auto log = OpenLog(o.log, /*create=*/false, /*follow_if_busy=*/true);
   if (!log.ok()) return Fail("project", log.status());
@@ -65,12 +67,12 @@ int Status_(const ProjectOptions& o, const std::string& dir) {
 }
 
 int Digest(const ProjectOptions& o, const std::string& dir) {
-  auto store = ViewStore::Open(dir, /*read_only=*/true);
+  auto store = ViewStore::Open(dir, projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("project", store.status());
   auto views = projections::MakeViews(store->get(), o.views);
   if (!views.ok()) return Fail("project", views.status());
   for (const auto& v : *views) {
-    auto d = (*store)->Digest(v->column_families());
+    auto d = v->Digest(**store);
     if (!d.ok()) return Fail("project", d.status());
     PrintLine(fmt::format("{:<10} {}", v->name(), *d));
   }
@@ -79,7 +81,7 @@ int Digest(const ProjectOptions& o, const std::string& dir) {
 
 // Every dead letter: position, reason and the bytes' size, one JSON line each.
 int DeadLetters(const std::string& dir) {
-  auto store = ViewStore::Open(dir, /*read_only=*/true);
+  auto store = ViewStore::Open(dir, projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("project", store.status());
   std::unique_ptr<rocksdb::Iterator> it(
       (*store)->db()->NewIterator(rocksdb::ReadOptions(), (*store)->cf(Cf::kDeadLetters)));
@@ -114,37 +116,60 @@ int Run(const ProjectOptions& o) {
   const std::string target = o.rebuild ? dir + ".rebuild" : dir;
   std::error_code ec;
   if (o.rebuild) fs::remove_all(target, ec);
-  Status result;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
   projections::RunStats stats;
-  {
-    auto store = ViewStore::Open(target);
-    if (!store.ok()) return Fail("project", store.status());
-    auto views = projections::MakeViews(store->get(), o.views);
-    if (!views.ok()) return Fail("project", views.status());
-    auto ends = (*log)->EndOffsets();
-    uint64_t total = 0;
-    if (ends.ok()) {
-      auto cps = (*store)->Checkpoints();
-      for (int32_t p = 0; p < (*log)->partitions(); ++p) {
-        const int64_t at = cps.ok() && cps->contains(p) ? cps->at(p) : 0;
-        const auto behind = static_cast<uint64_t>(std::max<int64_t>(0, (*ends)[p] - at));
-        total = (*log)->TotallyOrdered() ? std::max(total, behind) : total + behind;
-      }
-    }
-    Progress progress("project", (o.until_caught_up || o.rebuild) ? total : 0);
+  // One phase of the run: a store opened with `access`, run to the end read
+  // at its start, or live.
+  auto phase = [&](ViewStore::Access access, bool until_caught_up, uint64_t behind) -> Status {
+    BLOTTER_ASSIGN_OR_RETURN(auto store, ViewStore::Open(target, access));
+    BLOTTER_ASSIGN_OR_RETURN(auto views, projections::MakeViews(store.get(), o.views));
+    Progress progress(access == ViewStore::Access::kBulk ? "project (catching up)" : "project",
+                      until_caught_up ? behind : 0);
     projections::RunnerOptions ro;
     ro.batch_events = o.batch;
-    ro.until_caught_up = o.until_caught_up || o.rebuild;
+    ro.until_caught_up = until_caught_up;
     ro.group = o.group;
     ro.on_batch = [&](uint64_t applied, uint64_t dead) { progress.Update(applied + dead); };
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
-    projections::Runner runner(log->get(), store->get(), std::move(views).value(), ro);
+    projections::Runner runner(log->get(), store.get(), std::move(views), ro);
     auto r = runner.Run(&g_stop);
     progress.Finish();
-    if (!r.ok()) return Fail("project", r.status());
-    stats = *r;
+    BLOTTER_RETURN_IF_ERROR(r.status());
+    stats.applied += r->applied;
+    stats.dead_letters += r->dead_letters;
+    stats.batches += r->batches;
+    return Status::Ok();
+  };
+  // How far behind the store is: a long way means a catch-up without the
+  // WAL (ViewStore::Access::kBulk) before following the log.
+  auto behind = [&]() -> Result<uint64_t> {
+    BLOTTER_ASSIGN_OR_RETURN(std::vector<int64_t> ends, (*log)->EndOffsets());
+    std::map<int32_t, int64_t> cps;
+    if (fs::exists(fs::path(target) / "CURRENT")) {
+      BLOTTER_ASSIGN_OR_RETURN(auto store, ViewStore::Open(target, ViewStore::Access::kRead));
+      BLOTTER_ASSIGN_OR_RETURN(cps, store->Checkpoints());
+    }
+    uint64_t total = 0;
+    for (int32_t p = 0; p < (*log)->partitions(); ++p) {
+      const int64_t at = cps.contains(p) ? cps.at(p) : 0;
+      const auto b = static_cast<uint64_t>(std::max<int64_t>(0, ends[p] - at));
+      total = (*log)->TotallyOrdered() ? std::max(total, b) : total + b;
+    }
+    return total;
+  };
+  auto lag = behind();
+  if (!lag.ok()) return Fail("project", lag.status());
+  const bool until_caught_up = o.until_caught_up || o.rebuild;
+  Status result;
+  if (o.group.empty() && *lag >= kBulkCatchUpEvents) {
+    result = phase(ViewStore::Access::kBulk, /*until_caught_up=*/true, *lag);
+    if (result.ok() && !until_caught_up && !g_stop) {
+      result = phase(ViewStore::Access::kWrite, false, 0);
+    }
+  } else {
+    result = phase(ViewStore::Access::kWrite, until_caught_up, *lag);
   }
+  if (!result.ok()) return Fail("project", result);
   if (o.rebuild && !g_stop) {
     const std::string old = dir + ".old";
     fs::remove_all(old, ec);

@@ -27,7 +27,7 @@ struct QueryOptions {
 std::string ViewsDir(const QueryOptions& o) { return ViewsDir(o.log, o.views_dir); }
 
 int Incident(const QueryOptions& o) {
-  auto store = ViewStore::Open(ViewsDir(o), /*read_only=*/true);
+  auto store = ViewStore::Open(ViewsDir(o), projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("query", store.status());
   std::string v;
   auto s =
@@ -41,7 +41,7 @@ int Incident(const QueryOptions& o) {
 }
 
 int Incidents(const QueryOptions& o) {
-  auto store = ViewStore::Open(ViewsDir(o), /*read_only=*/true);
+  auto store = ViewStore::Open(ViewsDir(o), projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("query", store.status());
   // The narrowest index the filters allow.
   std::string prefix;

@@ -76,7 +76,8 @@ int Run(const ReplayOptions& o) {
                      /*follow_if_busy=*/o.incident.empty() && !o.verify);
   if (!log.ok()) return Fail("replay", log.status());
   if (!o.log.kafka.empty() && !o.incident.empty()) {
-    auto store = projections::ViewStore::Open(ViewsDir(o.log, o.views_dir), /*read_only=*/true);
+    auto store = projections::ViewStore::Open(ViewsDir(o.log, o.views_dir),
+                                              projections::ViewStore::Access::kRead);
     if (store.ok()) {
       *log = std::make_unique<HistoryFromViews>(std::move(*log), std::move(store).value());
     }

@@ -39,7 +39,7 @@ int Run(const ReportOptions& o) {
   q.region = o.region;
   q.by_region = o.by == "region";
   const std::string dir = ViewsDir(o.log, o.views_dir);
-  auto store = projections::ViewStore::Open(dir, /*read_only=*/true);
+  auto store = projections::ViewStore::Open(dir, projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("report", store.status());
   auto report = projections::ComputeReport(**store, q);
   if (!report.ok()) return Fail("report", report.status());
