@@ -60,6 +60,15 @@ class Prefetcher {
     thread_.join();
   }
 
+  // Frees a batch on the reading thread, off the runner's.
+  void Recycle(Polled p) {
+    {
+      std::lock_guard lock(mu_);
+      spent_.push_back(std::move(p));
+    }
+    cv_.notify_all();
+  }
+
   Polled Next() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [this] { return !queue_.empty(); });
@@ -73,12 +82,15 @@ class Prefetcher {
   static constexpr size_t kDepth = 2;
 
   void Loop() {
+    std::vector<Polled> spent;
     while (true) {
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [this] { return quit_ || queue_.size() < kDepth; });
         if (quit_) return;
+        spent.swap(spent_);
       }
+      spent.clear();
       Polled p = PollVerified(reader_, max_records_);
       const bool last = !p.batch.ok() && !(p.batch.status().code() == StatusCode::kUnavailable &&
                                            retry_unavailable_);
@@ -97,6 +109,7 @@ class Prefetcher {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Polled> queue_;
+  std::vector<Polled> spent_;
   bool quit_ = false;
   std::thread thread_;
 };
@@ -192,6 +205,7 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
       since_persist_ = 0;
     }
     if (options_.on_batch) options_.on_batch(stats.applied, stats.dead_letters);
+    if (prefetcher) prefetcher->Recycle(std::move(polled));
   }
   return stats;
 }
@@ -199,7 +213,11 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
 Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std::string>& errors,
                           const std::vector<Position>& positions, RunStats* stats) {
   rocksdb::DB* db = store_->db();
-  rocksdb::WriteBatch batch;
+  // Room for the history's copy of every event and the rest, so the batch
+  // never grows by copying itself.
+  size_t bytes = 0;
+  for (const LogRecord& r : records) bytes += r.bytes.size();
+  rocksdb::WriteBatch batch(bytes + bytes / 2 + 4096);
   // Each touched incident: its state before the batch, and now.
   struct Touched {
     IncidentState before;

@@ -126,6 +126,17 @@ TEST(StateCodecTest, RoundTripsAState) {
   EXPECT_FALSE(DecodeState("").ok());
 }
 
+TEST(StatsViewTest, DaysAreChinaStandardTime) {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"2021-11-06T23:59:59+08:00", "20211106"}, {"2021-11-06T16:00:00Z", "20211107"},
+      {"2021-11-06T15:59:59Z", "20211106"},      {"1969-12-31T15:59:59Z", "19691231"},
+      {"1969-12-31T16:00:00Z", "19700101"},      {"2020-02-29T12:00:00+08:00", "20200229"},
+  };
+  for (const auto& [at, day] : cases) {
+    EXPECT_EQ(StatsView::Day(ParseTime(at).value()), day) << at;
+  }
+}
+
 TEST(RunnerTest, ViewsMatchTheLog) {
   ScratchDir dir;
   auto log = EmbeddedLog::Open(dir.Sub("log")).value();

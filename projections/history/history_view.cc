@@ -38,19 +38,25 @@ void HistoryView::Apply(const Change& c, rocksdb::WriteBatch*) {
   auto it = pending_.find(c.after.incident_id);
   if (it == pending_.end()) {
     it = pending_.emplace(c.after.incident_id, Pending{c.event.sequence(), {}}).first;
-    it->second.record.reserve(8 * (c.bytes.size() + 4));
   }
-  Pending& p = it->second;
   const auto n = static_cast<uint32_t>(c.bytes.size());
-  for (int i = 0; i < 4; ++i) p.record.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  p.record.append(c.bytes);
+  std::array<char, 4>& len = lengths_.emplace_back();
+  for (int i = 0; i < 4; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  it->second.parts.emplace_back(len.data(), len.size());
+  it->second.parts.emplace_back(c.bytes.data(), c.bytes.size());
 }
 
 void HistoryView::Flush(rocksdb::WriteBatch* batch) {
   for (const auto& [id, p] : pending_) {
-    batch->Put(store_->cf(Cf::kHistory), Key(id, p.first_sequence), p.record);
+    const std::string key = Key(id, p.first_sequence);
+    const rocksdb::Slice key_slice(key);
+    batch
+        ->Put(store_->cf(Cf::kHistory), rocksdb::SliceParts(&key_slice, 1),
+              rocksdb::SliceParts(p.parts.data(), static_cast<int>(p.parts.size())))
+        .PermitUncheckedError();
   }
   pending_.clear();
+  lengths_.clear();
 }
 
 Result<std::string> HistoryView::Digest(const ViewStore& store) const {

@@ -6,6 +6,8 @@
 // applies share a record, keyed by the first one's sequence (store.h): a
 // rebuild writes a record per incident instead of one per event.
 
+#include <array>
+#include <deque>
 #include <string>
 #include <unordered_map>
 
@@ -30,12 +32,15 @@ class HistoryView final : public View {
                                                std::string_view incident_id);
 
  private:
+  // A record being gathered: slices of the events' bytes (which outlive the
+  // batch's Flush) and of their length prefixes, copied once, into the batch.
   struct Pending {
     uint64_t first_sequence = 0;
-    std::string record;
+    std::vector<rocksdb::Slice> parts;
   };
   ViewStore* store_;
   StringMap<Pending> pending_;
+  std::deque<std::array<char, 4>> lengths_;  // stable addresses for `parts`
 };
 
 }  // namespace blotter::projections

@@ -2,13 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "events/vocabulary.h"
 
 namespace blotter::projections {
 
 std::string StatsView::Day(Micros t) {
-  const std::string s = FormatTime(t);  // 2021-11-06T...
-  return s.substr(0, 4) + s.substr(5, 2) + s.substr(8, 2);
+  // The calendar day where FormatTime puts t (China Standard Time).
+  const Micros local = t + kDisplayOffsetMinutes * kMicrosPerMinute;
+  const auto days = std::chrono::sys_days(std::chrono::days(
+      local >= 0 ? local / kMicrosPerDay : -((-local + kMicrosPerDay - 1) / kMicrosPerDay)));
+  const std::chrono::year_month_day ymd(days);
+  return fmt::format("{:04}{:02}{:02}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
 }
 
 int StatsView::DelayBucket(Micros delay) {
