@@ -11,10 +11,22 @@ const std::string& GenesisHash() {
 }
 
 std::string Sha256(std::string_view data) {
+  // One fetched algorithm and context per thread: OpenSSL 3 would otherwise
+  // look the algorithm up and allocate a context on every call.
+  struct Context {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() {
+      EVP_MD_CTX_free(ctx);
+      EVP_MD_free(md);
+    }
+  };
+  thread_local Context c;
   std::string out(kHashSize, '\0');
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                 EVP_sha256(), nullptr) != 1 ||
+  if (!c.md || !c.ctx || EVP_DigestInit_ex(c.ctx, c.md, nullptr) != 1 ||
+      EVP_DigestUpdate(c.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(c.ctx, reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
       len != kHashSize) {
     throw std::runtime_error("OpenSSL SHA-256 failed");  // broken invariant, not input
   }

@@ -36,12 +36,15 @@ std::string DeriveIncidentId(const Command& c, Micros occurred_at) {
   return fmt::format("{}-{}-{}", division, ymd, ToHex(Sha256(c.command_id)).substr(0, 8));
 }
 
-Result<IncidentState*> CommandHandler::Load(const std::string& id) {
+Result<IncidentState*> CommandHandler::Load(const std::string& id, bool assume_new) {
   if (auto it = cache_.find(id); it != cache_.end()) return &it->second;
-  BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> records, log_->ReadIncident(id));
   IncidentState state;
   state.incident_id = id;
   state.last_hash = GenesisHash();
+  std::vector<LogRecord> records;
+  if (!assume_new) {
+    BLOTTER_ASSIGN_OR_RETURN(records, log_->ReadIncident(id));
+  }
   for (const auto& r : records) {
     auto e = DecodeEvent(r.bytes);
     if (!e.ok()) {
@@ -74,7 +77,9 @@ Result<SubmitResult> CommandHandler::Repeat(const IncidentState& state,
 }
 
 Result<SubmitResult> CommandHandler::DecideAndSeal(IncidentState& state, const Command& command) {
-  const Micros now = clock_->Now();
+  const Micros now = options_.record_after_occurrence && command.occurred_at != 0
+                         ? command.occurred_at + *options_.record_after_occurrence
+                         : clock_->Now();
   Context ctx(this, now);
   BLOTTER_ASSIGN_OR_RETURN(std::vector<fb::EventT> decided, Decide(state, command, ctx));
   SubmitResult out;
@@ -103,8 +108,8 @@ std::vector<Result<SubmitResult>> CommandHandler::HandleBatch(std::span<Command>
   results.reserve(commands.size());
   for (int attempt = 0; attempt < 2; ++attempt) {
     results.clear();
-    // States before this batch, to restore if the append fails.
-    std::unordered_map<std::string, IncidentState> before;
+    // Incidents this batch changed, to forget (and reload) if the append fails.
+    std::vector<std::string> touched;
     std::vector<EncodedEvent> all;
     for (Command& c : commands) {
       if (c.incident_id.empty() && c.payload.type == fb::Payload::IncidentReceived &&
@@ -115,7 +120,11 @@ std::vector<Result<SubmitResult>> CommandHandler::HandleBatch(std::span<Command>
         results.push_back(Status::InvalidArgument("command needs an incident_id"));
         continue;
       }
-      auto state = Load(c.incident_id);
+      // A receive usually opens a new incident: take it as new without
+      // reading the log. If it was not, the log refuses the append (its
+      // single-writer check) and the second attempt reads it.
+      auto state =
+          Load(c.incident_id, attempt == 0 && c.payload.type == fb::Payload::IncidentReceived);
       if (!state.ok()) {
         results.push_back(state.status());
         continue;
@@ -125,10 +134,16 @@ std::vector<Result<SubmitResult>> CommandHandler::HandleBatch(std::span<Command>
         results.push_back(Repeat(s, c.command_id));
         continue;
       }
-      before.try_emplace(c.incident_id, s);
+      touched.push_back(c.incident_id);
       auto r = DecideAndSeal(s, c);
       if (r.ok()) {
-        for (const auto& e : r->events) all.push_back(e);
+        r->event_count = r->events.size();
+        if (options_.return_events) {
+          for (const auto& e : r->events) all.push_back(e);
+        } else {
+          for (auto& e : r->events) all.push_back(std::move(e));
+          r->events.clear();
+        }
       }
       results.push_back(std::move(r));
     }
@@ -136,7 +151,7 @@ std::vector<Result<SubmitResult>> CommandHandler::HandleBatch(std::span<Command>
     auto appended = log_->Append(all);
     if (appended.ok()) return results;
     // Nothing was appended: drop what this batch did to the cached states.
-    for (auto& [id, s] : before) Forget(id);
+    for (const auto& id : touched) Forget(id);
     if (appended.status().code() != StatusCode::kConflict || attempt == 1) {
       for (auto& r : results) {
         if (r.ok() && !r->repeated) r = appended.status();

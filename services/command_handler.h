@@ -15,6 +15,7 @@
 // Thread-compatible: one thread at a time.
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -51,12 +52,20 @@ class ManualClock final : public Clock {
 struct SubmitResult {
   std::string incident_id;
   std::vector<EncodedEvent> events;  // appended now, or first time for a repeat
+  size_t event_count = 0;            // appended now (also without return_events)
   bool repeated = false;             // nothing appended: the command was seen before
 };
 
 struct CommandHandlerOptions {
   // Incident states kept in memory; past this the cache starts afresh.
   size_t max_cached_incidents = 1 << 20;
+  // Simulation: a command with an occurred_at is decided and recorded as of
+  // occurred_at plus this delay instead of the clock's time, so a simulated
+  // history reads as if it had been written live. Unset: the clock.
+  std::optional<Micros> record_after_occurrence;
+  // false: results of HandleBatch carry event_count but not the events
+  // (a bulk writer such as the simulator saves copying them).
+  bool return_events = true;
 };
 
 class CommandHandler {
@@ -76,9 +85,14 @@ class CommandHandler {
   // The state of an incident as this writer knows it (loaded from the log).
   Result<const IncidentState*> State(std::string_view incident_id);
 
+  // Drops an incident from the cache (a finished one, to bound memory); a
+  // later command for it reloads it from the log.
+  void Evict(std::string_view incident_id) { cache_.erase(std::string(incident_id)); }
+
  private:
   class Context;
-  Result<IncidentState*> Load(const std::string& incident_id);
+  // `assume_new`: an incident not in the cache starts empty, unread.
+  Result<IncidentState*> Load(const std::string& incident_id, bool assume_new = false);
   Result<SubmitResult> Repeat(const IncidentState& state, const std::string& command_id);
   // Decides and seals against `state`, updating it. The events are not yet appended.
   Result<SubmitResult> DecideAndSeal(IncidentState& state, const Command& command);

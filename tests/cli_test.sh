@@ -112,7 +112,37 @@ refuses "unknown subcommand" "" "$B" frobnicate
 for sub in submit import replay tail bench simulate project query report link evaluate-links; do
   check "$sub --help" "$B" "$sub" --help
 done
-refuses "pending subcommand says so" "not available yet" "$B" simulate
+refuses "pending subcommand says so" "not available yet" "$B" link
+
+# simulate: the same arguments give the same log; the report over the
+# simulated days equals the simulator's truth; bad arguments fail clearly.
+SIM=(--from 2021-11-04 --days 3 --scale 0.05 --regions 4116,341221 --seed 3)
+check "simulate" "$B" simulate --data "$W/s1" "${SIM[@]}" --truth "$W/truth.json"
+check "simulate again" "$B" simulate --data "$W/s2" "${SIM[@]}"
+"$B" replay --data "$W/s1" >"$W/s1.jsonl"
+"$B" replay --data "$W/s2" >"$W/s2.jsonl"
+expect "same seed, same log" cmp "$W/s1.jsonl" "$W/s2.jsonl"
+expect "simulated log verifies" "$B" replay --data "$W/s1" --verify
+check "project the simulation" "$B" project --data "$W/s1" --until-caught-up
+"$B" report --data "$W/s1" --from 2021-11-04 --to 2021-11-06 --format json >"$W/sim-report.json"
+"$B" report --data "$W/s1" --from 2021-11-04 --to 2021-11-06 --region 341221 --format json \
+  >"$W/sim-report-linquan.json"
+expect "report equals the truth" python3 -c '
+import json, sys
+truth = json.load(open(sys.argv[1]))["report"]
+total = json.load(open(sys.argv[2]))["columns"]["total"]
+linquan = json.load(open(sys.argv[3]))["columns"]["total"]
+assert total == truth["total"], (total, truth["total"])
+assert linquan == truth["by_division"]["341221"], linquan
+assert total["calls_received"] > 500
+' "$W/truth.json" "$W/sim-report.json" "$W/sim-report-linquan.json"
+expect "truth lists the fuel-theft series" grep -q fuel-theft-xiangcheng "$W/truth.json"
+expect "the log does not" bash -c "! grep -q fuel-theft-xiangcheng '$W/s1.jsonl'"
+refuses "simulate: bad date" "not a date" "$B" simulate --data "$W/s3" --from 2021-13-01
+refuses "simulate: unknown profile" "no profile named" "$B" simulate --data "$W/s3" --profile nowhere
+refuses "simulate: unwritable truth" "cannot write --truth" "$B" simulate --data "$W/s3" \
+  --truth /nonexistent/dir/truth.json
+refuses "simulate: bad region" "not a division-code prefix" "$B" simulate --data "$W/s3" --regions 41x
 
 # tail follows appends made by another process (read-only beside the writer).
 mkfifo "$W/wfifo"

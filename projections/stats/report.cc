@@ -109,4 +109,12 @@ std::vector<ReportRow> ReportRows(const ReportFigures& f) {
   };
 }
 
+Json FiguresToJson(const ReportFigures& f) {
+  Json c = Json::object();
+  for (const auto& r : ReportRows(f)) {
+    c[r.key] = r.percent ? Json(r.value) : Json(static_cast<int64_t>(r.value));
+  }
+  return c;
+}
+
 }  // namespace blotter::projections

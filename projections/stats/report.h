@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "events/json.h"
 #include "projections/store.h"
 
 namespace blotter::projections {
@@ -56,5 +57,9 @@ struct ReportRow {
   bool percent;
 };
 std::vector<ReportRow> ReportRows(const ReportFigures& f);
+
+// One column as blotter report --format json prints it: row key -> figure
+// (counts as integers, the 1/3/5-minute rows as percentages).
+Json FiguresToJson(const ReportFigures& f);
 
 }  // namespace blotter::projections

@@ -103,20 +103,24 @@ bool LineInput::Next(std::string* line) {
   return true;
 }
 
-Progress::Progress(std::string what, uint64_t total)
+Progress::Progress(std::string what, uint64_t total, bool lines)
     : what_(std::move(what)),
       total_(total),
       tty_(isatty(STDERR_FILENO) == 1),
-      start_us_(NowMicros()) {}
+      lines_(lines),
+      start_us_(NowMicros()),
+      last_us_(start_us_) {}
 
 Progress::~Progress() { Finish(); }
 
 void Progress::Update(uint64_t done) {
   done_ = done;
-  if (!tty_) return;
+  if (!tty_ && !lines_) return;
   const int64_t now = NowMicros();
-  if (now - last_us_ < 200'000) return;
+  if (now - last_us_ < (tty_ ? 200'000 : 10'000'000)) return;
   last_us_ = now;
+  const char* start = tty_ ? "\r" : "";
+  const char* end = tty_ ? "" : "\n";
   const double secs = std::max(1e-6, (now - start_us_) / 1e6);
   const double rate = done / secs;
   if (total_ > 0) {
@@ -124,11 +128,11 @@ void Progress::Update(uint64_t done) {
     const int width = 30;
     const int filled = static_cast<int>(frac * width);
     const double eta = rate > 0 ? (total_ - std::min(done, total_)) / rate : 0;
-    fmt::print(stderr, "\r{} [{}{}] {:5.1f}% {:>10}/{} {:>9.0f}/s ETA {:4.0f}s", what_,
+    fmt::print(stderr, "{}{} [{}{}] {:5.1f}% {:>10}/{} {:>9.0f}/s ETA {:4.0f}s{}", start, what_,
                std::string(filled, '#'), std::string(width - filled, '.'), frac * 100, done, total_,
-               rate, eta);
+               rate, eta, end);
   } else {
-    fmt::print(stderr, "\r{} {:>10} {:>9.0f}/s {:5.1f}s", what_, done, rate, secs);
+    fmt::print(stderr, "{}{} {:>10} {:>9.0f}/s {:5.1f}s{}", start, what_, done, rate, secs, end);
   }
   std::fflush(stderr);
 }
@@ -136,7 +140,7 @@ void Progress::Update(uint64_t done) {
 void Progress::Finish() {
   if (finished_) return;
   finished_ = true;
-  if (tty_ && last_us_ != 0) fmt::print(stderr, "\r\033[K");
+  if (tty_ && last_us_ != start_us_) fmt::print(stderr, "\r\033[K");
 }
 
 void PrintLine(std::string_view line) {

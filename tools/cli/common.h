@@ -68,7 +68,9 @@ class LineInput {
 // when stderr is a terminal.
 class Progress {
  public:
-  Progress(std::string what, uint64_t total);  // total 0: unknown
+  // total 0: unknown. `lines`: when stderr is not a terminal, a plain line
+  // every 10 s instead of nothing (for long jobs under a script or CI).
+  Progress(std::string what, uint64_t total, bool lines = false);
   ~Progress();
   void Update(uint64_t done);
   void Finish();
@@ -77,6 +79,7 @@ class Progress {
   std::string what_;
   uint64_t total_;
   bool tty_;
+  bool lines_;
   int64_t start_us_;
   int64_t last_us_ = 0;
   bool finished_ = false;
@@ -97,6 +100,7 @@ Subcommand AddBench(CLI::App& root);
 Subcommand AddProject(CLI::App& root);
 Subcommand AddQuery(CLI::App& root);
 Subcommand AddReport(CLI::App& root);
+Subcommand AddSimulate(CLI::App& root);
 
 // Writes one line to stdout.
 void PrintLine(std::string_view line);

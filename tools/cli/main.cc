@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       blotter::cli::AddImport(app),
       blotter::cli::AddReplay(app),
       blotter::cli::AddTail(app),
-      AddPending(app, "simulate", "generate a province-scale 110 workload", "the simulator issue"),
+      blotter::cli::AddSimulate(app),
       blotter::cli::AddProject(app),
       blotter::cli::AddQuery(app),
       blotter::cli::AddReport(app),

@@ -54,12 +54,7 @@ int Run(const ReportOptions& o) {
     j["to"] = o.to;
     j["region"] = o.region;
     Json cols = Json::object();
-    for (const auto& [name, figures] : report->columns) {
-      Json c = Json::object();
-      for (const auto& r : ReportRows(figures))
-        c[r.key] = r.percent ? Json(r.value) : Json(static_cast<int64_t>(r.value));
-      cols[name] = std::move(c);
-    }
+    for (const auto& [name, figures] : report->columns) cols[name] = FiguresToJson(figures);
     j["columns"] = std::move(cols);
     PrintLine(j.dump(-1, ' ', false));
     return 0;

@@ -1,0 +1,734 @@
+#include "tools/simulator/simulator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "events/vocabulary.h"
+#include "projections/stats/stats_view.h"
+#include "services/command_handler.h"
+
+namespace blotter::sim {
+
+// One call's whole life, decided when the call is generated; its commands
+// are materialised one step at a time, when their turn comes.
+struct Simulator::Plan {
+  enum StepKind : uint8_t {
+    kReceive,
+    kClassify,
+    kAssign,
+    kArrive,
+    kReinforce,
+    kReinforceArrive,
+    kEnd,
+    kStepCount
+  };
+  uint64_t call = 0;
+  std::string incident_id;
+  const Division* division = nullptr;
+  fb::Category category = fb::Category::unknown;
+  fb::Subtype subtype = fb::Subtype::unknown;
+  fb::Channel channel = fb::Channel::phone;
+  std::string referred_by;
+  double lat = 0, lon = 0;
+  std::string address, description, caller_name, caller_phone;
+  Micros happened_from = 0, happened_to = 0;  // 0: not given
+  std::vector<std::string> mo_tags;
+  std::vector<std::pair<fb::EntityKind, std::string>> entities;
+  std::string operator_id, unit, reinforcement_unit;
+  fb::UnitKind unit_kind = fb::UnitKind::patrol_car;
+  Outcome outcome;
+  uint32_t count = 0;                   // arrests or people rescued
+  std::array<Micros, kStepCount> at{};  // 0: the step does not happen
+  int steps_left = 0;
+  // Where the truth lists it, besides the figures ("" for background).
+  int group = -1;
+  bool series = false;
+};
+
+struct Simulator::Step {
+  Micros at;
+  uint64_t seq;  // generation order: ties keep it
+  uint32_t plan;
+  uint8_t step;
+  bool operator>(const Step& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+};
+
+namespace {
+
+constexpr const char* kSurnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄",
+                                     "周", "吴", "徐", "孙", "马", "胡", "朱", "郭"};
+
+bool Selected(const Division& d, const std::vector<std::string>& regions) {
+  if (regions.empty()) return true;
+  for (const auto& r : regions) {
+    if (d.code.starts_with(r)) return true;
+  }
+  return false;
+}
+
+double Mean(std::span<const double> v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+// Local (UTC+8) calendar facts of a local midnight.
+struct LocalDay {
+  int weekday;  // 0 = Monday
+  int month;    // 0 = January
+};
+LocalDay DayFacts(Micros midnight) {
+  const auto local = midnight + kDisplayOffsetMinutes * kMicrosPerMinute;
+  const std::chrono::sys_days days(std::chrono::days(
+      local >= 0 ? local / kMicrosPerDay : -((-local + kMicrosPerDay - 1) / kMicrosPerDay)));
+  const std::chrono::weekday wd(days);
+  const std::chrono::year_month_day ymd(days);
+  return {static_cast<int>(wd.iso_encoding()) - 1, static_cast<int>(unsigned(ymd.month())) - 1};
+}
+
+std::string Fill(std::string text, const std::string& place, uint64_t n) {
+  for (auto [key, value] :
+       {std::pair<std::string, std::string>{"{place}", place}, {"{n}", std::to_string(n)}}) {
+    for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at)) {
+      text.replace(at, key.size(), value);
+      at += value.size();
+    }
+  }
+  return text;
+}
+
+template <typename T>
+const T& Any(Rng& rng, const std::vector<T>& v) {
+  return v[rng.Below(v.size())];
+}
+
+}  // namespace
+
+Result<Micros> ParseDay(std::string_view d) {
+  auto t = ParseTime(std::string(d) + "T00:00:00+08:00");
+  if (!t.ok() || d.size() != 10) {
+    return Status::InvalidArgument(fmt::format("'{}' is not a date (YYYY-MM-DD)", d));
+  }
+  return *t;
+}
+
+projections::ReportFigures Truth::Total(std::string_view region) const {
+  projections::ReportFigures t;
+  for (const auto& [code, f] : by_division) {
+    if (!code.starts_with(region)) continue;
+    t.calls_received += f.calls_received;
+    t.criminal += f.criminal;
+    t.public_order += f.public_order;
+    t.traffic += f.traffic;
+    t.assistance += f.assistance;
+    t.fire_disaster += f.fire_disaster;
+    t.non_police += f.non_police;
+    t.invalid += f.invalid;
+    t.transferred_120 += f.transferred_120;
+    t.transferred_119 += f.transferred_119;
+    t.transferred_12345 += f.transferred_12345;
+    t.missing_found += f.missing_found;
+    t.people_rescued += f.people_rescued;
+    t.arrests += f.arrests;
+    t.arrived += f.arrived;
+    t.arrived_1min += f.arrived_1min;
+    t.arrived_3min += f.arrived_3min;
+    t.arrived_5min += f.arrived_5min;
+  }
+  t.valid = t.criminal + t.public_order + t.traffic + t.assistance + t.fire_disaster;
+  return t;
+}
+
+Simulator::Simulator(const Profile* profile, SimulateOptions options)
+    : profile_(profile), options_(std::move(options)), rng_(options_.seed) {
+  for (const auto& d : profile_->divisions) {
+    if (!d.shared) henan_population_ += d.population;
+    if (!Selected(d, options_.regions)) continue;
+    (d.shared ? shared_ : henan_).push_back(&d);
+  }
+  if (options_.series) PlanSeries();
+}
+
+Simulator::~Simulator() = default;
+
+double Simulator::ExpectedCalls() const {
+  double pop = 0;
+  for (const auto* d : henan_) pop += d->population;
+  return options_.scale * profile_->year_calls / 365.0 * options_.days * pop /
+         std::max(1.0, henan_population_);
+}
+
+// Fills in a call's life: channel, place, words, times, units and outcome;
+// counts it in the truth; and queues its steps.
+void Simulator::AddCall(Plan plan) {
+  const Profile& p = *profile_;
+  Rng& rng = rng_;
+  const Division& d = *plan.division;
+  const Micros t0 = plan.at[Plan::kReceive];
+  plan.call = next_call_++;
+
+  // Channel: the profile's mix, where the division has it.
+  if (plan.channel == fb::Channel::unknown) {
+    fb::Channel c = p.channels.items[rng.Pick(p.channels.cumulative)];
+    if ((c == fb::Channel::wechat || c == fb::Channel::weibo || c == fb::Channel::video) &&
+        !d.Has(c)) {
+      c = fb::Channel::phone;
+    }
+    plan.channel = c;
+  }
+  if (plan.channel == fb::Channel::platform_referral ||
+      plan.channel == fb::Channel::agency_transfer) {
+    plan.referred_by = Any(rng, p.referrers.at(plan.channel));
+  }
+  // Place and caller.
+  if (plan.lat == 0 && plan.lon == 0) {
+    const double r = d.radius_km * std::sqrt(rng.Uniform()), th = 2 * M_PI * rng.Uniform();
+    plan.lat = d.lat + r * std::sin(th) / 111.0;
+    plan.lon = d.lon + r * std::cos(th) / (111.0 * std::cos(d.lat * M_PI / 180));
+  }
+  const std::string place = plan.address.empty() ? Any(rng, p.places) : plan.address;
+  plan.address = fmt::format("{}{}{}{}{}号", d.province, d.city == d.name ? "" : d.city, d.name,
+                             place, 1 + rng.Below(300));
+  if (plan.description.empty()) {
+    auto it = p.descriptions.find(plan.subtype);
+    plan.description = it == p.descriptions.end() || it->second.empty()
+                           ? std::string("报警求助")
+                           : Fill(Any(rng, it->second), place, 10 * (5 + rng.Below(500)));
+  }
+  plan.caller_name = fmt::format("{}{}", kSurnames[rng.Below(std::size(kSurnames))],
+                                 rng.Chance(0.5) ? "先生" : "女士");
+  plan.caller_phone = fmt::format("1{}{:09}", "35789"[rng.Below(5)], rng.Below(1'000'000'000));
+  plan.operator_id = fmt::format("op:{}-{:02}", d.code.substr(0, 4), 1 + rng.Below(24));
+  if (plan.happened_from == 0 &&
+      (plan.subtype == fb::Subtype::theft || plan.subtype == fb::Subtype::burglary ||
+       plan.subtype == fb::Subtype::vehicle_theft || plan.subtype == fb::Subtype::fuel_theft) &&
+      rng.Chance(0.6)) {
+    plan.happened_from = t0 - static_cast<Micros>(rng.Uniform(2, 10) * kMicrosPerHour);
+    plan.happened_to = t0 - static_cast<Micros>(rng.Uniform(0.2, 1.5) * kMicrosPerHour);
+  }
+
+  // Times. Each step at least a second after the one before.
+  const auto& resp = p.response;
+  auto seconds = [](double s) { return static_cast<Micros>(std::max(1.0, s) * kMicrosPerSecond); };
+  const Micros classify =
+      t0 + seconds(rng.LogNormal(resp.answer_s.median, resp.answer_s.sigma) +
+                   rng.LogNormal(resp.classify_s.median, resp.classify_s.sigma) *
+                       (plan.category == fb::Category::invalid ? 0.4 : 1.0));
+  plan.at[Plan::kClassify] = classify;
+  const fb::Category cat = plan.category;
+  projections::ReportFigures& f = truth_.by_division[d.code];
+  ++f.calls_received;
+  ++truth_.calls;
+  switch (cat) {
+    case fb::Category::criminal:
+      ++f.criminal;
+      break;
+    case fb::Category::public_order:
+      ++f.public_order;
+      break;
+    case fb::Category::traffic:
+      ++f.traffic;
+      break;
+    case fb::Category::assistance:
+      ++f.assistance;
+      break;
+    case fb::Category::fire_disaster:
+      ++f.fire_disaster;
+      break;
+    case fb::Category::non_police:
+      ++f.non_police;
+      break;
+    case fb::Category::invalid:
+      ++f.invalid;
+      break;
+    default:
+      break;
+  }
+  if (cat == fb::Category::invalid) {
+    // Classifying a call invalid closes it (the aggregate resolves it at once).
+    plan.outcome.disposition = fb::Disposition::invalid_call;
+  } else if (cat == fb::Category::non_police) {
+    plan.at[Plan::kEnd] = classify + seconds(rng.Uniform(15, 90));
+    plan.outcome = Outcome{fb::Disposition::unknown, fb::TransferDestination::hotline_12345};
+    ++f.transferred_12345;
+  } else {
+    const Weighted<Outcome>* outs = p.OutcomesFor(cat, plan.subtype);
+    plan.outcome = outs ? outs->items[rng.Pick(outs->cumulative)] : Outcome{};
+    auto ds = resp.dispatched_share.find(cat);
+    const bool dispatched = ds == resp.dispatched_share.end() || rng.Chance(ds->second) ||
+                            plan.outcome.disposition == fb::Disposition::arrest ||
+                            plan.outcome.disposition == fb::Disposition::rescued ||
+                            plan.outcome.disposition == fb::Disposition::person_found;
+    Micros last = classify;
+    if (dispatched) {
+      plan.unit_kind = cat == fb::Category::traffic ? fb::UnitKind::traffic
+                       : plan.subtype == fb::Subtype::covid && rng.Chance(0.1)
+                           ? fb::UnitKind::drone
+                           : fb::UnitKind::patrol_car;
+      const int units = std::max(4, static_cast<int>(d.population / 40));
+      const uint64_t u = rng.Below(units);
+      const char kind = plan.unit_kind == fb::UnitKind::traffic ? 'T'
+                        : plan.unit_kind == fb::UnitKind::drone ? 'D'
+                                                                : 'P';
+      plan.unit = fmt::format("{}-{}{:02}", d.code, kind, 1 + u);
+      const Micros assign =
+          classify + seconds(rng.LogNormal(resp.dispatch_s.median, resp.dispatch_s.sigma));
+      const LogNormal& travel = d.urban ? resp.travel_min_urban : resp.travel_min_county;
+      const int hour = static_cast<int>(
+          ((t0 + kDisplayOffsetMinutes * kMicrosPerMinute) % kMicrosPerDay + kMicrosPerDay) %
+          kMicrosPerDay / kMicrosPerHour);
+      const double night = hour < 6 ? resp.night_travel_factor : 1.0;
+      const Micros arrive =
+          assign + seconds(60 * night * rng.LogNormal(travel.median, travel.sigma));
+      plan.at[Plan::kAssign] = assign;
+      plan.at[Plan::kArrive] = arrive;
+      Micros first_arrival = arrive;
+      last = arrive;
+      auto rs = resp.reinforcement_share.find(cat);
+      if (rs != resp.reinforcement_share.end() && rng.Chance(rs->second)) {
+        plan.reinforcement_unit =
+            fmt::format("{}-P{:02}", d.code, 1 + (u + 1 + rng.Below(units - 1)) % units);
+        if (plan.reinforcement_unit == plan.unit) plan.reinforcement_unit += "R";
+        const Micros ra = assign + seconds(rng.Uniform(60, 240));
+        const Micros rarr = ra + seconds(60 * night * rng.LogNormal(travel.median, travel.sigma));
+        plan.at[Plan::kReinforce] = ra;
+        plan.at[Plan::kReinforceArrive] = rarr;
+        first_arrival = std::min(first_arrival, rarr);
+        last = std::max(last, rarr);
+      }
+      const Micros delay = first_arrival - t0;
+      ++f.arrived;
+      if (delay < 60 * kMicrosPerSecond) ++f.arrived_1min;
+      if (delay < 180 * kMicrosPerSecond) ++f.arrived_3min;
+      if (delay < 300 * kMicrosPerSecond) ++f.arrived_5min;
+    } else if (plan.outcome.transfer == fb::TransferDestination::unknown) {
+      plan.outcome.disposition = fb::Disposition::handled;  // settled on the phone
+    }
+    plan.at[Plan::kEnd] =
+        last +
+        seconds(60 * (dispatched ? rng.LogNormal(resp.handle_min.median, resp.handle_min.sigma)
+                                 : rng.Uniform(1, 5)));
+    if (plan.outcome.transfer == fb::TransferDestination::ambulance_120) ++f.transferred_120;
+    if (plan.outcome.transfer == fb::TransferDestination::fire_119) ++f.transferred_119;
+    if (plan.outcome.transfer == fb::TransferDestination::unknown) {
+      if (plan.outcome.disposition == fb::Disposition::arrest ||
+          plan.outcome.disposition == fb::Disposition::rescued) {
+        const double x = rng.Uniform();
+        plan.count = x < 0.7 ? 1 : x < 0.9 ? 2 : 3;
+        (plan.outcome.disposition == fb::Disposition::arrest ? f.arrests : f.people_rescued) +=
+            plan.count;
+      }
+      if (plan.outcome.disposition == fb::Disposition::person_found) ++f.missing_found;
+    }
+  }
+
+  // Its id, as the writer derives it for a receive without one.
+  Command receive;
+  receive.command_id = fmt::format("sim{}-{}", options_.seed, plan.call);
+  fb::IncidentReceivedT r;
+  r.location = std::make_unique<fb::LocationT>();
+  r.location->division = d.code;
+  receive.payload.Set(std::move(r));
+  plan.incident_id = DeriveIncidentId(receive, t0);
+  if (plan.group >= 0) {
+    (plan.series ? truth_.series : truth_.lookalikes)[plan.group].incidents.push_back(
+        plan.incident_id);
+  }
+
+  uint32_t index;
+  if (!free_plans_.empty()) {
+    index = free_plans_.back();
+    free_plans_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(plans_.size());
+    plans_.emplace_back();
+  }
+  for (int s = 0; s < Plan::kStepCount; ++s) {
+    if (s != Plan::kReceive && plan.at[s] == 0) continue;
+    heap_.push_back(Step{plan.at[s], next_seq_++, index, static_cast<uint8_t>(s)});
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+    ++plan.steps_left;
+  }
+  plans_[index] = std::move(plan);
+}
+
+void Simulator::GenerateDay() {
+  const Profile& p = *profile_;
+  const Micros day = options_.from + static_cast<Micros>(days_done_) * kMicrosPerDay;
+  Rng day_rng(rng_.Fork(static_cast<uint64_t>(day / kMicrosPerDay) + 1));
+  std::swap(rng_, day_rng);  // AddCall draws from rng_
+  const LocalDay facts = DayFacts(day);
+  const double factor =
+      p.weekday[facts.weekday] / Mean(p.weekday) * p.monthly[facts.month] / Mean(p.monthly);
+  const double per_day = options_.scale * p.year_calls / 365.0 * factor;
+  std::vector<double> hourly(24);
+  std::partial_sum(p.hourly.begin(), p.hourly.end(), hourly.begin());
+  auto time_in_day = [&](Rng& rng) {
+    const size_t h = rng.Pick(hourly);
+    return day + static_cast<Micros>(h) * kMicrosPerHour +
+           static_cast<Micros>(rng.Below(kMicrosPerHour / kMicrosPerSecond)) * kMicrosPerSecond;
+  };
+  std::vector<Plan> calls;
+  auto call = [&](const Division* d, fb::Category c, fb::Subtype s, Micros t) {
+    Plan plan;
+    plan.division = d;
+    plan.category = c;
+    plan.subtype = s;
+    plan.channel = fb::Channel::unknown;
+    plan.at[Plan::kReceive] = t;
+    calls.push_back(std::move(plan));
+  };
+  for (const Division* d : henan_) {
+    const uint64_t n = rng_.Poisson(per_day * d->population / henan_population_);
+    for (uint64_t i = 0; i < n; ++i) {
+      const fb::Category c = p.categories.items[rng_.Pick(p.categories.cumulative)];
+      const auto& subs = p.subtypes.at(c);
+      call(d, c, subs.items[rng_.Pick(subs.cumulative)], time_in_day(rng_));
+    }
+  }
+  // Other provinces' counties: the property crime they share.
+  if (!shared_.empty()) {
+    const auto& crim = p.subtypes.at(fb::Category::criminal);
+    Weighted<fb::Subtype> property;
+    for (size_t i = 0; i < crim.items.size(); ++i) {
+      const fb::Subtype s = crim.items[i];
+      if (s == fb::Subtype::theft || s == fb::Subtype::fuel_theft || s == fb::Subtype::burglary ||
+          s == fb::Subtype::vehicle_theft || s == fb::Subtype::pickpocketing) {
+        property.Add(s, crim.cumulative[i] - (i ? crim.cumulative[i - 1] : 0.0));
+      }
+    }
+    const double crime_share = [&] {
+      for (size_t i = 0; i < p.categories.items.size(); ++i) {
+        if (p.categories.items[i] == fb::Category::criminal) {
+          return (p.categories.cumulative[i] - (i ? p.categories.cumulative[i - 1] : 0.0)) /
+                 p.categories.total();
+        }
+      }
+      return 0.0;
+    }();
+    const double property_share = property.total() / crim.total();
+    for (const Division* d : shared_) {
+      const uint64_t n =
+          rng_.Poisson(per_day * d->population / henan_population_ * crime_share * property_share);
+      for (uint64_t i = 0; i < n; ++i) {
+        call(d, fb::Category::criminal, property.items[rng_.Pick(property.cumulative)],
+             time_in_day(rng_));
+      }
+    }
+  }
+  // Surges: the flood, lockdowns.
+  for (const auto& ev : p.events) {
+    const int k = static_cast<int>((day - ev.from) / kMicrosPerDay);
+    if (day < ev.from || k >= ev.days) continue;
+    const double share =
+        ev.peak_day_share > 0
+            ? (k == 0 ? ev.peak_day_share : (1 - ev.peak_day_share) / std::max(1, ev.days - 1))
+            : 1.0 / ev.days;
+    std::vector<const Division*> in;
+    double pop = 0;
+    for (const Division* d : henan_) {
+      for (const auto& r : ev.regions) {
+        if (d->code.starts_with(r)) {
+          in.push_back(d);
+          pop += d->population;
+          break;
+        }
+      }
+    }
+    double region_pop = 0;  // the event's whole region, selected or not
+    for (const auto& d : p.divisions) {
+      for (const auto& r : ev.regions) {
+        if (d.code.starts_with(r)) {
+          region_pop += d.population;
+          break;
+        }
+      }
+    }
+    for (const Division* d : in) {
+      const uint64_t n =
+          rng_.Poisson(options_.scale * ev.calls * share * d->population / region_pop);
+      for (uint64_t i = 0; i < n; ++i) {
+        const fb::Subtype s = ev.subtypes.items[rng_.Pick(ev.subtypes.cumulative)];
+        call(d, CategoryOf(s), s, time_in_day(rng_));
+      }
+    }
+  }
+  // The injected calls of this day.
+  const Micros next_day = day + kMicrosPerDay;
+  while (next_injected_ < injected_.size() &&
+         injected_[next_injected_].at[Plan::kReceive] < next_day) {
+    if (injected_[next_injected_].at[Plan::kReceive] >= day) {
+      calls.push_back(std::move(injected_[next_injected_]));
+    }
+    ++next_injected_;
+  }
+  std::stable_sort(calls.begin(), calls.end(), [](const Plan& a, const Plan& b) {
+    return a.at[Plan::kReceive] < b.at[Plan::kReceive];
+  });
+  for (Plan& c : calls) AddCall(std::move(c));
+  std::swap(rng_, day_rng);
+  ++days_done_;
+}
+
+void Simulator::PlanSeries() {
+  const Profile& p = *profile_;
+  const Micros end = options_.from + static_cast<Micros>(options_.days) * kMicrosPerDay;
+  auto selected = [&](const std::string& code) {
+    const Division* d = p.FindDivision(code);
+    return d && Selected(*d, options_.regions) ? d : nullptr;
+  };
+  auto at_hour = [](Micros day, double hour) {
+    return day + static_cast<Micros>(hour * kMicrosPerHour);
+  };
+  for (size_t si = 0; si < p.series.size(); ++si) {
+    const SeriesSpec& s = p.series[si];
+    Rng rng(rng_.Fork(1000 + si));
+    truth_.series.push_back(TruthGroup{s.id, s.title, s.subtype, {}});
+    const int group = static_cast<int>(truth_.series.size() - 1);
+    // Days of the series, spread over its span; then where, moving along
+    // its regions as it goes.
+    std::vector<Micros> days;
+    const int span = static_cast<int>((s.to - s.from) / kMicrosPerDay) + 1;
+    for (int i = 0; i < s.incidents; ++i) {
+      Micros d;
+      do {
+        d = s.from + static_cast<Micros>(rng.Below(span)) * kMicrosPerDay;
+      } while (s.weekdays_only && DayFacts(d).weekday >= 5);
+      days.push_back(d);
+    }
+    std::sort(days.begin(), days.end());
+    // One spot per region the series keeps coming back to.
+    std::map<std::string, std::pair<double, double>> spots;
+    for (int i = 0; i < s.incidents; ++i) {
+      const double frac = (i + 0.5) / s.incidents + 0.12 * rng.Normal();
+      const size_t ri = static_cast<size_t>(std::clamp(frac, 0.0, 0.999) * s.regions.size());
+      const std::string& code = s.regions[ri];
+      const Division* d = p.FindDivision(code);
+      if (!spots.contains(code)) {
+        const double r = d->radius_km * 0.5 * std::sqrt(rng.Uniform()),
+                     th = 2 * M_PI * rng.Uniform();
+        spots[code] = {d->lat + r * std::sin(th) / 111.0,
+                       d->lon + r * std::cos(th) / (111.0 * std::cos(d->lat * M_PI / 180))};
+      }
+      Plan plan;
+      plan.division = d;
+      plan.category = CategoryOf(s.subtype);
+      plan.subtype = s.subtype;
+      plan.channel = fb::Channel::phone;
+      const double r = s.place_radius_km * std::sqrt(rng.Uniform()), th = 2 * M_PI * rng.Uniform();
+      plan.lat = spots[code].first + r * std::sin(th) / 111.0;
+      plan.lon = spots[code].second + r * std::cos(th) / (111.0 * std::cos(d->lat * M_PI / 180));
+      const std::string place = Any(rng, s.places);
+      plan.address = place;
+      plan.description = Fill(Any(rng, s.descriptions), place, 10 * (10 + rng.Below(40)));
+      plan.happened_from = at_hour(days[i], s.happened_hours[0] + rng.Uniform(0, 0.5));
+      plan.happened_to = at_hour(days[i], s.happened_hours[1] - rng.Uniform(0, 0.5));
+      plan.at[Plan::kReceive] =
+          at_hour(days[i], rng.Uniform(s.reported_hours[0], s.reported_hours[1]));
+      for (const auto& tag : s.mo_tags) {
+        if (rng.Chance(s.mo_keep)) plan.mo_tags.push_back(tag);
+      }
+      for (const auto& e : s.entities) {
+        if (rng.Chance(e.share)) plan.entities.emplace_back(e.kind, e.value);
+      }
+      plan.group = group;
+      plan.series = true;
+      if (selected(code) && plan.at[Plan::kReceive] >= options_.from &&
+          plan.at[Plan::kReceive] < end) {
+        injected_.push_back(std::move(plan));
+      }
+    }
+  }
+  for (size_t li = 0; li < p.lookalikes.size(); ++li) {
+    const LookalikeSpec& l = p.lookalikes[li];
+    Rng rng(rng_.Fork(2000 + li));
+    truth_.lookalikes.push_back(
+        TruthGroup{fmt::format("lookalikes-{}-{}", li + 1, Name(l.subtype)), "", l.subtype, {}});
+    const int group = static_cast<int>(truth_.lookalikes.size() - 1);
+    const int span = static_cast<int>((l.to - l.from) / kMicrosPerDay) + 1;
+    for (int i = 0; i < l.incidents; ++i) {
+      const Division* d = p.FindDivision(Any(rng, l.regions));
+      Plan plan;
+      plan.division = d;
+      plan.category = CategoryOf(l.subtype);
+      plan.subtype = l.subtype;
+      plan.channel = fb::Channel::phone;
+      const Micros day = l.from + static_cast<Micros>(rng.Below(span)) * kMicrosPerDay;
+      const bool night = l.night || rng.Chance(0.4);
+      const double happened = night ? rng.Uniform(-2, 5) : rng.Uniform(8, 18);
+      plan.happened_from = at_hour(day, happened);
+      plan.happened_to = at_hour(day, happened + rng.Uniform(0.5, 3));
+      plan.at[Plan::kReceive] = at_hour(day, std::max(happened + 3.5, rng.Uniform(6, 21)));
+      const std::string place = Any(rng, l.places);
+      plan.address = place;
+      plan.description = Fill(Any(rng, l.descriptions), place, 10 * (5 + rng.Below(100)));
+      const size_t tags = 1 + rng.Below(3);
+      for (size_t t = 0; t < tags; ++t) {
+        const std::string& tag = Any(rng, l.mo_pool);
+        if (std::find(plan.mo_tags.begin(), plan.mo_tags.end(), tag) == plan.mo_tags.end()) {
+          plan.mo_tags.push_back(tag);
+        }
+      }
+      plan.group = group;
+      if (selected(d->code) && plan.at[Plan::kReceive] >= options_.from &&
+          plan.at[Plan::kReceive] < end) {
+        injected_.push_back(std::move(plan));
+      }
+    }
+  }
+  std::stable_sort(injected_.begin(), injected_.end(), [](const Plan& a, const Plan& b) {
+    return a.at[Plan::kReceive] < b.at[Plan::kReceive];
+  });
+}
+
+Command Simulator::Materialize(const Plan& plan, int step) const {
+  Command c;
+  c.incident_id = plan.incident_id;
+  c.occurred_at = plan.at[step];
+  c.correlation_id = plan.incident_id;
+  c.command_id = fmt::format("sim{}-{}{}", options_.seed, plan.call,
+                             step == Plan::kReceive ? "" : fmt::format("-{}", step));
+  c.actor = plan.operator_id;
+  switch (step) {
+    case Plan::kReceive: {
+      c.incident_id.clear();  // the writer derives it, as for a console's receive
+      fb::IncidentReceivedT r;
+      r.channel = plan.channel;
+      r.caller = std::make_unique<fb::CallerT>();
+      r.caller->name = plan.caller_name;
+      r.caller->phone = plan.caller_phone;
+      r.location = std::make_unique<fb::LocationT>();
+      r.location->lat = plan.lat;
+      r.location->lon = plan.lon;
+      r.location->address = plan.address;
+      r.location->division = plan.division->code;
+      r.reported_category =
+          plan.category == fb::Category::invalid || plan.category == fb::Category::non_police
+              ? fb::Category::unknown
+              : plan.category;
+      r.description = plan.description;
+      if (plan.happened_from != 0) {
+        r.happened = std::make_unique<fb::TimeWindowT>();
+        r.happened->earliest = plan.happened_from;
+        r.happened->latest = plan.happened_to;
+      }
+      r.referred_by = plan.referred_by;
+      c.payload.Set(std::move(r));
+      break;
+    }
+    case Plan::kClassify: {
+      fb::IncidentClassifiedT k;
+      k.category = plan.category;
+      k.subtype = plan.subtype;
+      k.mo_tags = plan.mo_tags;
+      for (const auto& [kind, value] : plan.entities) {
+        auto e = std::make_unique<fb::EntityT>();
+        e->kind = kind;
+        e->value = value;
+        k.entities.push_back(std::move(e));
+      }
+      c.payload.Set(std::move(k));
+      break;
+    }
+    case Plan::kAssign:
+    case Plan::kReinforce: {
+      fb::UnitAssignedT a;
+      a.unit_id = step == Plan::kAssign ? plan.unit : plan.reinforcement_unit;
+      a.unit_kind = step == Plan::kAssign ? plan.unit_kind : fb::UnitKind::patrol_car;
+      a.reinforcement = step == Plan::kReinforce;
+      c.payload.Set(std::move(a));
+      break;
+    }
+    case Plan::kArrive:
+    case Plan::kReinforceArrive: {
+      fb::UnitArrivedT a;
+      a.unit_id = step == Plan::kArrive ? plan.unit : plan.reinforcement_unit;
+      c.actor = "unit:" + a.unit_id;
+      c.payload.Set(std::move(a));
+      break;
+    }
+    case Plan::kEnd: {
+      if (!plan.unit.empty()) c.actor = "unit:" + plan.unit;
+      if (plan.outcome.transfer != fb::TransferDestination::unknown) {
+        fb::IncidentTransferredT t;
+        t.destination = plan.outcome.transfer;
+        c.payload.Set(std::move(t));
+      } else {
+        fb::IncidentResolvedT r;
+        r.disposition = plan.outcome.disposition;
+        r.count = plan.count;
+        c.payload.Set(std::move(r));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return c;
+}
+
+bool Simulator::Next(size_t max, std::vector<SimCommand>* out) {
+  size_t produced = 0;
+  while (produced < max) {
+    const Micros next_day = options_.from + static_cast<Micros>(days_done_) * kMicrosPerDay;
+    if (days_done_ < options_.days && (heap_.empty() || heap_.front().at >= next_day)) {
+      GenerateDay();
+      continue;
+    }
+    if (heap_.empty()) break;
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    const Step s = heap_.back();
+    heap_.pop_back();
+    Plan& plan = plans_[s.plan];
+    SimCommand sc{Materialize(plan, s.step), --plan.steps_left == 0};
+    out->push_back(std::move(sc));
+    ++produced;
+    ++truth_.commands;
+    if (plan.steps_left == 0) {
+      plan = Plan{};
+      free_plans_.push_back(s.plan);
+    }
+  }
+  return produced > 0 || !heap_.empty() || days_done_ < options_.days;
+}
+
+Json TruthToJson(const Truth& truth, const Profile& profile, const SimulateOptions& options) {
+  Json j = Json::object();
+  j["profile"] = profile.name;
+  j["seed"] = options.seed;
+  j["scale"] = options.scale;
+  j["from"] = FormatTime(options.from).substr(0, 10);
+  j["days"] = options.days;
+  j["regions"] = options.regions;
+  j["calls"] = truth.calls;
+  j["commands"] = truth.commands;
+  Json report = Json::object();
+  report["total"] = projections::FiguresToJson(truth.Total());
+  Json by = Json::object();
+  for (const auto& [code, f] : truth.by_division) {
+    projections::ReportFigures g = f;
+    g.valid = g.criminal + g.public_order + g.traffic + g.assistance + g.fire_disaster;
+    by[code] = projections::FiguresToJson(g);
+  }
+  report["by_division"] = std::move(by);
+  j["report"] = std::move(report);
+  auto groups = [](const std::vector<TruthGroup>& gs) {
+    Json a = Json::array();
+    for (const auto& g : gs) {
+      Json o = Json::object();
+      o["id"] = g.id;
+      if (!g.title.empty()) o["title"] = g.title;
+      o["subtype"] = std::string(Name(g.subtype));
+      o["incidents"] = g.incidents;
+      a.push_back(std::move(o));
+    }
+    return a;
+  };
+  j["series"] = groups(truth.series);
+  j["lookalikes"] = groups(truth.lookalikes);
+  return j;
+}
+
+}  // namespace blotter::sim
