@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <rocksdb/db.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -479,13 +480,20 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   // Write SSTs out as they are built, so a WAL fsync never waits behind a
   // large flush (ext4 ordered mode).
   db_options.bytes_per_sync = 1 << 20;
-  rocksdb::BlockBasedTableOptions bloom;
+  // Index and filter blocks live in one bounded cache, so memory does not
+  // grow with the log's length.
+  rocksdb::BlockBasedTableOptions plain;
+  plain.block_cache = rocksdb::NewLRUCache(64 << 20);
+  plain.cache_index_and_filter_blocks = true;
+  plain.pin_l0_filter_and_index_blocks_in_cache = true;
+  rocksdb::BlockBasedTableOptions bloom = plain;
   bloom.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::ColumnFamilyOptions o;
     o.write_buffer_size = 64 << 20;
     o.compaction_style = rocksdb::kCompactionStyleUniversal;
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain));
     if (i == kLogCf) {
       o.compression = rocksdb::kLZ4Compression;
     }

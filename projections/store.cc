@@ -1,6 +1,7 @@
 #include "projections/store.h"
 
 #include <fmt/format.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
@@ -109,6 +110,11 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
   }
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Index and filter blocks live in one bounded cache, so memory does not
+  // grow with the views' size.
+  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
     rocksdb::ColumnFamilyOptions o;

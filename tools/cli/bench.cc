@@ -16,6 +16,7 @@
 #include "events/hash_chain.h"
 #include "events/kafka_log.h"
 #include "projections/runner.h"
+#include "tools/cli/simulate.h"
 #include "tools/cli/common.h"
 
 namespace blotter::cli {
@@ -509,12 +510,26 @@ Result<Measured> InChild(const std::vector<std::string>& args) {
   rusage usage{};
   wait4(pid, &status, 0, &usage);
   Measured m;
+  // The child's own high-water mark: wait4's ru_maxrss would count the copy
+  // of this process that fork made before the exec.
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-      std::sscanf(out.c_str(), "%lu %lf", &m.events, &m.seconds) != 2) {
+      std::sscanf(out.c_str(), "%lu %lf %ld", &m.events, &m.seconds, &m.peak_rss_kb) != 3) {
     return Status::Internal("the measured child process failed");
   }
-  m.peak_rss_kb = usage.ru_maxrss;
   return m;
+}
+
+// This process's peak resident memory (VmHWM), in KiB.
+long PeakRssKb() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  long kb = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb;
 }
 
 // The measured half of bench project, in its own process: reads (and decodes)
@@ -551,7 +566,7 @@ int RunMeasure(const LogOptions& lo, const std::string& what, const std::string&
     return decoded;
   }();
   if (!count.ok()) return Fail("bench", count.status());
-  PrintLine(fmt::format("{} {:.6f}", *count, Seconds(start)));
+  PrintLine(fmt::format("{} {:.6f} {}", *count, Seconds(start), PeakRssKb()));
   return 0;
 }
 
@@ -628,6 +643,102 @@ int RunProjectBench(const ProjectBenchOptions& o) {
   return 0;
 }
 
+// ---------------------------------------------------------------- bench simulate
+
+struct SimulateBenchOptions {
+  std::string profile = "henan-2021";
+  double scale = 0.01;
+  std::string from = "2021-01-01";
+  int days = 365;
+  uint64_t seed = 1;
+  size_t batch = 20000;
+  std::string dir;
+};
+
+uint64_t DiskBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  }
+  return total;
+}
+
+// Simulates into a fresh embedded log, then writes the same event bytes as
+// raw synced RocksDB batches of the same size (the ceiling).
+int RunSimulateBench(const SimulateBenchOptions& o) {
+  auto profile_dir = sim::FindProfile(o.profile);
+  if (!profile_dir.ok()) return Fail("bench", profile_dir.status());
+  auto profile = sim::Profile::Load(*profile_dir);
+  if (!profile.ok()) return Fail("bench", profile.status());
+  auto from = sim::ParseDay(o.from);
+  if (!from.ok()) return Fail("bench", from.status());
+  std::string dir = o.dir;
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/blotter-bench-simulate-XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("bench", "cannot make a scratch directory in /tmp");
+    dir = tmpl;
+  }
+  sim::SimulateOptions so;
+  so.scale = o.scale;
+  so.from = *from;
+  so.days = o.days;
+  so.seed = o.seed;
+  SimulateSummary summary;
+  uint64_t disk = 0;
+  std::vector<EncodedEvent> events;
+  {
+    EmbeddedLogOptions lo;
+    auto log = EmbeddedLog::Open((fs::path(dir) / "log").string(), lo);
+    if (!log.ok()) return Fail("bench", log.status());
+    Progress progress("simulate (calls)", 0, /*lines=*/true);
+    sim::Truth truth;
+    auto r = Simulate(log->get(), *profile, so, o.batch, &progress, &truth);
+    progress.Finish();
+    if (!r.ok()) return Fail("bench", r.status());
+    summary = *r;
+    // The same bytes, for the ceiling.
+    ReaderOptions ro;
+    auto ends = (*log)->EndOffsets();
+    if (!ends.ok()) return Fail("bench", ends.status());
+    ro.stop_at = *ends;
+    auto reader = (*log)->NewReader(ro);
+    if (!reader.ok()) return Fail("bench", reader.status());
+    while (true) {
+      auto batch = (*reader)->Poll(20000, std::chrono::seconds(30));
+      if (!batch.ok()) break;
+      for (auto& rec : *batch) {
+        auto e = EncodedEvent::FromBytes(std::move(rec.bytes));
+        if (!e.ok()) return Fail("bench", e.status());
+        events.push_back(std::move(e).value());
+      }
+    }
+  }
+  const long peak_kb = PeakRssKb();
+  disk = DiskBytes((fs::path(dir) / "log").string());
+  std::vector<std::vector<const EncodedEvent*>> parts(1);
+  for (const auto& e : events) parts[0].push_back(&e);
+  auto ceiling = RawRocksDb((fs::path(dir) / "raw").string(), parts, o.batch);
+  if (!ceiling.ok()) return Fail("bench", ceiling.status());
+  PrintLine(fmt::format(
+      "bench simulate: profile {}, scale {}, {} days from {}, seed {}; {} commands per append",
+      o.profile, o.scale, o.days, o.from, o.seed, o.batch));
+  PrintLine(fmt::format("  {:>12} {:>12} {:>10} {:>14} {:>9} {:>9} {:>16} {:>10}", "calls",
+                        "events", "seconds", "simulate ev/s", "peak MiB", "disk MiB",
+                        "raw RocksDB ev/s", "vs raw"));
+  PrintLine(fmt::format("  {:>12} {:>12} {:>10.1f} {:>14.0f} {:>9.0f} {:>9.0f} {:>16.0f} {:>9.0f}%",
+                        summary.calls, summary.events, summary.seconds,
+                        summary.events / std::max(1e-9, summary.seconds), peak_kb / 1024.0,
+                        disk / 1048576.0, ceiling->rate(),
+                        100.0 * summary.events / std::max(1e-9, summary.seconds) /
+                            std::max(1e-9, ceiling->rate())));
+  if (o.dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  return 0;
+}
+
 Subcommand AddBench(CLI::App& root) {
   auto o = std::make_shared<BenchOptions>();
   Subcommand c;
@@ -662,6 +773,18 @@ Subcommand AddBench(CLI::App& root) {
       ->capture_default_str()
       ->delimiter(',');
   project->add_option("--dir", po->dir, "scratch directory (default: a new one in /tmp, removed)");
+  auto so = std::make_shared<SimulateBenchOptions>();
+  CLI::App* simulate = c.app->add_subcommand(
+      "simulate", "events simulated per second into the embedded log vs raw RocksDB writes");
+  simulate->add_option("--profile", so->profile, "profile name or directory")
+      ->capture_default_str();
+  simulate->add_option("--scale", so->scale, "share of the profile's volumes")
+      ->capture_default_str();
+  simulate->add_option("--from", so->from, "first day")->capture_default_str();
+  simulate->add_option("--days", so->days, "days")->capture_default_str();
+  simulate->add_option("--seed", so->seed, "seed")->capture_default_str();
+  simulate->add_option("--batch", so->batch, "commands per append")->capture_default_str();
+  simulate->add_option("--dir", so->dir, "scratch directory (default: a new one in /tmp, removed)");
   // Internal: the measured half of bench project, run in a process of its own.
   auto mo = std::make_shared<LogOptions>();
   auto what = std::make_shared<std::string>();
@@ -671,11 +794,12 @@ Subcommand AddBench(CLI::App& root) {
   AddLogOptions(measure, mo.get(), "bench");
   measure->add_option("what", *what)->check(CLI::IsMember({"read", "project"}))->required();
   measure->add_option("--views-dir", *views);
-  c.run = [o, po, mo, what, views, append, project, measure] {
+  c.run = [o, po, so, mo, what, views, append, project, simulate, measure] {
     if (append->parsed()) return RunAppend(*o);
     if (project->parsed()) return RunProjectBench(*po);
+    if (simulate->parsed()) return RunSimulateBench(*so);
     if (measure->parsed()) return RunMeasure(*mo, *what, *views);
-    return Fail("bench", "name a benchmark: append, project");
+    return Fail("bench", "name a benchmark: append, project, simulate");
   };
   return c;
 }

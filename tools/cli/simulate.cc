@@ -9,9 +9,9 @@
 #include <mutex>
 #include <thread>
 
+#include "tools/cli/simulate.h"
+
 #include "services/command_handler.h"
-#include "tools/cli/common.h"
-#include "tools/simulator/simulator.h"
 
 namespace blotter::cli {
 namespace {
@@ -29,10 +29,60 @@ struct SimulateCliOptions {
   size_t batch = 20000;
 };
 
-struct SimulateSummary {
-  uint64_t calls = 0, commands = 0, events = 0;
-  double seconds = 0;
-};
+int Run(const SimulateCliOptions& o) {
+  auto dir = sim::FindProfile(o.profile);
+  if (!dir.ok()) return Fail("simulate", dir.status());
+  auto profile = sim::Profile::Load(*dir);
+  if (!profile.ok()) return Fail("simulate", profile.status());
+  auto from = sim::ParseDay(o.from);
+  if (!from.ok()) return Fail("simulate", from.status().WithContext("--from"));
+  if (!(o.scale > 0) || o.scale > 10) return Fail("simulate", "--scale must lie in (0, 10]");
+  if (o.days < 1) return Fail("simulate", "--days must be at least 1");
+  for (const auto& r : o.regions) {
+    if (r.empty() || r.size() > 6 || r.find_first_not_of("0123456789") != std::string::npos) {
+      return Fail("simulate", fmt::format("--regions: '{}' is not a division-code prefix", r));
+    }
+  }
+  sim::SimulateOptions so;
+  so.scale = o.scale;
+  so.from = *from;
+  so.days = o.days;
+  so.seed = o.seed;
+  so.regions = o.regions;
+  so.series = !o.no_series;
+  // Fail on an unwritable truth file before spending the time.
+  std::ofstream truth_out;
+  if (!o.truth.empty()) {
+    truth_out.open(o.truth, std::ios::trunc);
+    if (!truth_out) return Fail("simulate", fmt::format("cannot write --truth {}", o.truth));
+  }
+  auto log = OpenLog(o.log, /*create=*/true);
+  if (!log.ok()) return Fail("simulate", log.status());
+
+  sim::Simulator estimate(&*profile, so);
+  Progress progress("simulate (calls)", static_cast<uint64_t>(estimate.ExpectedCalls()),
+                    /*lines=*/true);
+  sim::Truth truth;
+  auto summary = Simulate(log->get(), *profile, so, o.batch, &progress, &truth);
+  progress.Finish();
+  if (!summary.ok()) return Fail("simulate", summary.status());
+  if (truth_out.is_open()) {
+    truth_out << sim::TruthToJson(truth, *profile, so).dump(1, ' ', false) << "\n";
+    truth_out.close();
+    if (!truth_out) return Fail("simulate", fmt::format("writing --truth {} failed", o.truth));
+  }
+  size_t series_members = 0;
+  for (const auto& s : truth.series) series_members += s.incidents.size();
+  fmt::print(stderr,
+             "simulate: {} calls, {} commands, {} events in {:.1f} s ({:.0f} events/s) into {}; "
+             "{} series incidents{}\n",
+             summary->calls, summary->commands, summary->events, summary->seconds,
+             summary->events / std::max(1e-9, summary->seconds), LogName(o.log), series_members,
+             o.truth.empty() ? "" : fmt::format(", truth in {}", o.truth));
+  return 0;
+}
+
+}  // namespace
 
 // Runs the simulation into `log`; rejections are the simulator's bugs. The
 // simulator makes the next chunk of commands on a thread of its own while
@@ -114,61 +164,6 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
   *truth = simulator.truth();
   return summary;
 }
-
-int Run(const SimulateCliOptions& o) {
-  auto dir = sim::FindProfile(o.profile);
-  if (!dir.ok()) return Fail("simulate", dir.status());
-  auto profile = sim::Profile::Load(*dir);
-  if (!profile.ok()) return Fail("simulate", profile.status());
-  auto from = sim::ParseDay(o.from);
-  if (!from.ok()) return Fail("simulate", from.status().WithContext("--from"));
-  if (!(o.scale > 0) || o.scale > 10) return Fail("simulate", "--scale must lie in (0, 10]");
-  if (o.days < 1) return Fail("simulate", "--days must be at least 1");
-  for (const auto& r : o.regions) {
-    if (r.empty() || r.size() > 6 || r.find_first_not_of("0123456789") != std::string::npos) {
-      return Fail("simulate", fmt::format("--regions: '{}' is not a division-code prefix", r));
-    }
-  }
-  sim::SimulateOptions so;
-  so.scale = o.scale;
-  so.from = *from;
-  so.days = o.days;
-  so.seed = o.seed;
-  so.regions = o.regions;
-  so.series = !o.no_series;
-  // Fail on an unwritable truth file before spending the time.
-  std::ofstream truth_out;
-  if (!o.truth.empty()) {
-    truth_out.open(o.truth, std::ios::trunc);
-    if (!truth_out) return Fail("simulate", fmt::format("cannot write --truth {}", o.truth));
-  }
-  auto log = OpenLog(o.log, /*create=*/true);
-  if (!log.ok()) return Fail("simulate", log.status());
-
-  sim::Simulator estimate(&*profile, so);
-  Progress progress("simulate (calls)", static_cast<uint64_t>(estimate.ExpectedCalls()),
-                    /*lines=*/true);
-  sim::Truth truth;
-  auto summary = Simulate(log->get(), *profile, so, o.batch, &progress, &truth);
-  progress.Finish();
-  if (!summary.ok()) return Fail("simulate", summary.status());
-  if (truth_out.is_open()) {
-    truth_out << sim::TruthToJson(truth, *profile, so).dump(1, ' ', false) << "\n";
-    truth_out.close();
-    if (!truth_out) return Fail("simulate", fmt::format("writing --truth {} failed", o.truth));
-  }
-  size_t series_members = 0;
-  for (const auto& s : truth.series) series_members += s.incidents.size();
-  fmt::print(stderr,
-             "simulate: {} calls, {} commands, {} events in {:.1f} s ({:.0f} events/s) into {}; "
-             "{} series incidents{}\n",
-             summary->calls, summary->commands, summary->events, summary->seconds,
-             summary->events / std::max(1e-9, summary->seconds), LogName(o.log), series_members,
-             o.truth.empty() ? "" : fmt::format(", truth in {}", o.truth));
-  return 0;
-}
-
-}  // namespace
 
 Subcommand AddSimulate(CLI::App& root) {
   auto o = std::make_shared<SimulateCliOptions>();
