@@ -13,6 +13,7 @@
 #include "events/head_tracker.h"
 #include "projections/history/history_view.h"
 #include "projections/incidents/incidents_view.h"
+#include "projections/linker/links_view.h"
 #include "projections/state_codec.h"
 #include "projections/stats/stats_view.h"
 
@@ -119,7 +120,7 @@ class Prefetcher {
 Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
                                                      const std::vector<std::string>& names) {
   std::vector<std::unique_ptr<View>> out;
-  const std::vector<std::string> all = {"incidents", "history", "stats"};
+  const std::vector<std::string> all = {"incidents", "history", "stats", "links"};
   for (const std::string& n : names.empty() ? all : names) {
     if (n == "incidents") {
       out.push_back(std::make_unique<IncidentsView>(store));
@@ -127,9 +128,11 @@ Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
       out.push_back(std::make_unique<HistoryView>(store));
     } else if (n == "stats") {
       out.push_back(std::make_unique<StatsView>(store));
+    } else if (n == "links") {
+      out.push_back(std::make_unique<LinksView>(store));
     } else {
       return Status::InvalidArgument(
-          fmt::format("unknown view '{}' (views: incidents, history, stats)", n));
+          fmt::format("unknown view '{}' (views: incidents, history, stats, links)", n));
     }
   }
   return out;

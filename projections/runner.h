@@ -77,8 +77,8 @@ class Runner {
   uint64_t since_persist_ = 0;
 };
 
-// The views by name ("incidents", "history", "stats"); kInvalidArgument for
-// an unknown name. Empty `names`: all three.
+// The views by name ("incidents", "history", "stats", "links");
+// kInvalidArgument for an unknown name. Empty `names`: all of them.
 Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
                                                      const std::vector<std::string>& names);
 

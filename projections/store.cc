@@ -17,8 +17,8 @@
 namespace blotter::projections {
 namespace {
 
-constexpr const char* kCfNames[] = {"default", "incidents", "incident_index",
-                                    "history", "stats",     "dead_letters"};
+constexpr const char* kCfNames[] = {"default", "incidents",    "incident_index", "history",
+                                    "stats",   "dead_letters", "links"};
 
 // Adds int64 counters, so a batch can add to a counter without reading it.
 class AddInt64 final : public rocksdb::AssociativeMergeOperator {

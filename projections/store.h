@@ -14,6 +14,7 @@
 //                   as [length u32 LE][encoded event]
 //   stats           counter key -> int64 LE (merged by addition)
 //   dead_letters    [partition u32 BE][offset u64 BE] -> reason, then the raw bytes
+//   links           serial-case links (linker/links_view.h)
 //
 // One process at a time writes a store (RocksDB's lock); queries read it
 // beside the writer as a secondary instance.
@@ -32,7 +33,16 @@ class ColumnFamilyHandle;
 
 namespace blotter::projections {
 
-enum class Cf { kMeta = 0, kIncidents, kIncidentIndex, kHistory, kStats, kDeadLetters, kCount };
+enum class Cf {
+  kMeta = 0,
+  kIncidents,
+  kIncidentIndex,
+  kHistory,
+  kStats,
+  kDeadLetters,
+  kLinks,
+  kCount
+};
 const char* CfName(Cf cf);
 
 class ViewStore {

@@ -16,8 +16,8 @@
 #include "events/hash_chain.h"
 #include "events/kafka_log.h"
 #include "projections/runner.h"
-#include "tools/cli/simulate.h"
 #include "tools/cli/common.h"
+#include "tools/cli/simulate.h"
 
 namespace blotter::cli {
 namespace {
@@ -726,12 +726,11 @@ int RunSimulateBench(const SimulateBenchOptions& o) {
   PrintLine(fmt::format("  {:>12} {:>12} {:>10} {:>14} {:>9} {:>9} {:>16} {:>10}", "calls",
                         "events", "seconds", "simulate ev/s", "peak MiB", "disk MiB",
                         "raw RocksDB ev/s", "vs raw"));
-  PrintLine(fmt::format("  {:>12} {:>12} {:>10.1f} {:>14.0f} {:>9.0f} {:>9.0f} {:>16.0f} {:>9.0f}%",
-                        summary.calls, summary.events, summary.seconds,
-                        summary.events / std::max(1e-9, summary.seconds), peak_kb / 1024.0,
-                        disk / 1048576.0, ceiling->rate(),
-                        100.0 * summary.events / std::max(1e-9, summary.seconds) /
-                            std::max(1e-9, ceiling->rate())));
+  PrintLine(fmt::format(
+      "  {:>12} {:>12} {:>10.1f} {:>14.0f} {:>9.0f} {:>9.0f} {:>16.0f} {:>9.0f}%", summary.calls,
+      summary.events, summary.seconds, summary.events / std::max(1e-9, summary.seconds),
+      peak_kb / 1024.0, disk / 1048576.0, ceiling->rate(),
+      100.0 * summary.events / std::max(1e-9, summary.seconds) / std::max(1e-9, ceiling->rate())));
   if (o.dir.empty()) {
     std::error_code ec;
     fs::remove_all(dir, ec);

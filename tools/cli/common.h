@@ -101,6 +101,8 @@ Subcommand AddProject(CLI::App& root);
 Subcommand AddQuery(CLI::App& root);
 Subcommand AddReport(CLI::App& root);
 Subcommand AddSimulate(CLI::App& root);
+Subcommand AddLink(CLI::App& root);
+Subcommand AddEvaluateLinks(CLI::App& root);
 
 // Writes one line to stdout.
 void PrintLine(std::string_view line);

@@ -1,6 +1,8 @@
 // blotter simulate: a province-scale 110 workload through the aggregate into
 // the log, with its ground truth written only to --truth.
 
+#include "tools/cli/simulate.h"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -8,8 +10,6 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-
-#include "tools/cli/simulate.h"
 
 #include "services/command_handler.h"
 
