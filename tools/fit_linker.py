@@ -13,9 +13,13 @@ Training pairs come from a simulated log with ground truth:
   blotter simulate --data D --scale 0.01 --days 365 --seed 11 --truth T
   tools/fit_linker.py --bootstrap > /tmp/bootstrap.json
   blotter evaluate-links --data D --truth T --model /tmp/bootstrap.json --export-pairs P
-  tools/fit_linker.py P > projections/linker/model.json
+  tools/fit_linker.py P --threshold T > projections/linker/model.json
 
-Evaluate on a log from another seed, never the training one.
+Linked pairs join into cases, so the threshold that serves best is found on
+the whole pipeline, not on pairs: run the linker on the training log with a
+few thresholds, evaluate-links each, and keep the best cluster-level F1 with
+no look-alike in a series (--threshold). Evaluate on a log from another seed,
+never the training one.
 """
 import argparse
 import bisect
@@ -59,6 +63,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("pairs", nargs="?", help="JSON lines from evaluate-links --export-pairs")
+    ap.add_argument("--threshold", type=float,
+                    help="the score to link at (default: the best F1 over the training pairs)")
     ap.add_argument("--bootstrap", action="store_true",
                     help="print a model that scores but links nothing (for exporting pairs)")
     a = ap.parse_args()
@@ -102,9 +108,12 @@ def main():
             best_f1, best_logit = f1, logit
     threshold = round(1 / (1 + math.exp(-best_logit)), 6)
     threshold = min(max(threshold, 1e-6), 1 - 1e-6)
-    out = model(prior, threshold, weights,
-                f"{a.pairs}: {npos} same-series and {nneg} other candidate pairs; "
-                f"training F1 at the threshold {best_f1:.4f}")
+    note = (f"{a.pairs}: {npos} same-series and {nneg} other candidate pairs; best pairwise "
+            f"F1 {best_f1:.4f} at {threshold}")
+    if a.threshold is not None:
+        threshold = a.threshold
+        note += f"; threshold set to {threshold} (best case-level F1 on the training log)"
+    out = model(prior, threshold, weights, note)
     json.dump(out, sys.stdout, indent=1)
     print()
     print(f"fit_linker: {npos} positive, {nneg} negative pairs; threshold {threshold} "
