@@ -49,4 +49,8 @@ fb::Category CategoryOf(fb::Subtype subtype);
 // Whether `s` is a GB/T 2260 six-digit administrative division code.
 bool IsDivisionCode(std::string_view s);
 
+// The province (or province-level division) of a GB/T 2260 code, by its
+// first two digits, e.g. "河南" for 411681; "" if unknown.
+std::string_view ProvinceOf(std::string_view division);
+
 }  // namespace blotter

@@ -106,8 +106,25 @@ for s in truth["series"]:
 sys.exit(0 if same else 1)
 PY
 
-section "Fuel thefts that week, as an investigator finds them today (the linker of issue 6 will group them)"
-$B query incidents "${SIMLOG[@]}" "${SIMVIEWS[@]}" --subtype fuel_theft --limit 100 | wc -l | xargs echo "fuel thefts:"
+section "Serial-case linking: the linker reads the week and appends its links (CaseLinked) to the log"
+$B link run "${SIMLOG[@]}" --until-caught-up
+$B project "${SIMLOG[@]}" "${SIMVIEWS[@]}" --until-caught-up
+echo "series worth a look (three incidents or more):"
+$B query cases "${SIMLOG[@]}" "${SIMVIEWS[@]}" --open --min-size 3 |
+  python3 -c '
+import json, sys
+for line in sys.stdin:
+    c = json.loads(line)
+    where = ", ".join(c["divisions"]) + " (" + ", ".join(c["provinces"]) + ")"
+    print("  %s: %d x %s in %s" % (c["case_id"], c["size"], ",".join(c["subtypes"]), where))'
+
+section "The fuel-theft series it found: members in time order, counties and provinces crossed, why they are linked"
+FUEL=$($B query cases "${SIMLOG[@]}" "${SIMVIEWS[@]}" --subtype fuel_theft --min-size 3 |
+  python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["case_id"])')
+$B query case "$FUEL" "${SIMLOG[@]}" "${SIMVIEWS[@]}"
+
+section "How the links compare with the simulator's ground truth"
+$B evaluate-links "${SIMLOG[@]}" --truth build/demo-truth.json
 
 echo
 echo "demo: done"

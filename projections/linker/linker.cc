@@ -26,8 +26,12 @@ std::string Linker::CommandId(std::string_view version, std::string_view inciden
   return fmt::format("link:{}:{}:{}", version, incident, case_id);
 }
 
-std::string Linker::CaseIdFor(std::string_view founding_incident) {
-  return fmt::format("K-{}", founding_incident);
+std::string Linker::CaseIdFor(std::string_view founding_incident, Micros received_at) {
+  std::string stamp;
+  for (char c : FormatTime(received_at).substr(0, 19)) {
+    if (c >= '0' && c <= '9') stamp.push_back(c);
+  }
+  return fmt::format("K-{}-{}", stamp, founding_incident);
 }
 
 int64_t Linker::CellKey(fb::Subtype s, double lat, double lon) const {
@@ -42,12 +46,6 @@ std::string Linker::Root(std::string id) {
     if (it == cases_.end() || it->second.parent == id) return id;
     id = it->second.parent;
   }
-}
-
-bool Linker::Older(const std::string& a, const std::string& b) {
-  const auto& ca = cases_[a];
-  const auto& cb = cases_[b];
-  return ca.founded_at != cb.founded_at ? ca.founded_at < cb.founded_at : a < b;
 }
 
 std::string Linker::CaseOf(std::string_view incident_id) {
@@ -84,7 +82,7 @@ void Linker::Observe(const fb::Event& e, std::vector<Command>* out) {
       if (auto it = pending_.find(id); it != pending_.end()) pending_.erase(it);
       break;
     case fb::Payload::CaseLinked:
-      Linked(e);
+      Linked(e, out);
       break;
     case fb::Payload::CaseLinkRejected:
       rejected_.insert(PairKey(id, Str(e.payload_as_CaseLinkRejected()->case_id())));
@@ -195,7 +193,7 @@ void Linker::Decide(const Profile& p, std::vector<Match> matches, Micros at,
         oldest = m.profile;
       }
     }
-    target = CaseIdFor(oldest->incident_id);
+    target = CaseIdFor(oldest->incident_id, oldest->received_at);
   }
   auto wanted = [&](const std::string& incident) {
     const std::string k = PairKey(incident, target);
@@ -249,10 +247,10 @@ Command Linker::LinkCommand(const std::string& incident, const std::string& case
   l.score = std::clamp(score, 0.0, 1.0);
   l.algorithm_version = model_.version();
   double evidence_total = 0;
-  for (int f = 0; f < kFactorCount; ++f) {
+  for (int f = 0; evidence && f < kFactorCount; ++f) {
     evidence_total += std::fabs(model_.Weight(static_cast<Factor>(f), evidence->value[f]));
   }
-  for (int f = 0; f < kFactorCount; ++f) {
+  for (int f = 0; evidence && f < kFactorCount; ++f) {
     auto factor = std::make_unique<fb::LinkFactorT>();
     factor->name = FactorName(static_cast<Factor>(f));
     factor->detail = Describe(static_cast<Factor>(f), *evidence, *a, *b);
@@ -271,21 +269,36 @@ Command Linker::LinkCommand(const std::string& incident, const std::string& case
   return c;
 }
 
-void Linker::Linked(const fb::Event& e) {
+void Linker::Linked(const fb::Event& e, std::vector<Command>* out) {
   const auto* l = e.payload_as_CaseLinked();
   const std::string incident = e.incident_id()->str();
   const std::string case_id = Str(l->case_id());
   if (case_id.empty()) return;
   linked_.insert(PairKey(incident, case_id));
-  if (!cases_.contains(case_id)) cases_[case_id] = CaseInfo{case_id, e.occurred_at(), {}};
+  if (!cases_.contains(case_id)) cases_[case_id] = CaseInfo{case_id, {}};
   std::string root = Root(case_id);
+  if (root != case_id && !linked_.contains(PairKey(incident, root)) &&
+      !rejected_.contains(PairKey(incident, root))) {
+    // Linked to a case that was merged: into the survivor too.
+    ++stats_.proposed;
+    out->push_back(LinkCommand(incident, root, Str(l->linked_incident_id()), l->score(), nullptr,
+                               nullptr, nullptr, case_id, e.occurred_at()));
+  }
   auto prev = incident_case_.find(incident);
   if (prev != incident_case_.end()) {
     const std::string other = Root(prev->second);
     if (other != root) {
-      // Two cases meet in one incident: the older survives.
-      const std::string& keep = Older(other, root) ? other : root;
-      const std::string& gone = keep == other ? root : other;
+      // Two cases meet in one incident: the older survives, and the younger
+      // one's members are linked into it.
+      const std::string keep = Older(other, root) ? other : root;
+      const std::string gone = keep == other ? root : other;
+      for (const std::string& member : cases_[gone].members) {
+        const std::string k = PairKey(member, keep);
+        if (linked_.contains(k) || rejected_.contains(k)) continue;
+        ++stats_.proposed;
+        out->push_back(LinkCommand(member, keep, incident, l->score(), nullptr, nullptr, nullptr,
+                                   gone, e.occurred_at()));
+      }
       cases_[gone].parent = keep;
       auto& kept = cases_[keep].members;
       for (auto& m : cases_[gone].members) kept.push_back(std::move(m));

@@ -4,9 +4,9 @@
 // incident the earlier incidents that could be the same series, scores each
 // pair (model.h) and, above the model's threshold, decides CaseLinked
 // commands: the incident joins the case of its matches, or founds one with
-// them; a match that sits in another case merges that case into the older
-// one. Links are decisions, so they go back into the log as commands through
-// the aggregate, like every other lifecycle step.
+// them; a match that sits in another case, or an incident the log shows in
+// two cases, merges the younger case into the older one. Links are decisions, so they go back into
+// the log as commands through the aggregate, like every other lifecycle step.
 //
 // Deterministic: the linker's view of cases changes only when it reads
 // CaseLinked events in the log, never from its own decisions, so the same
@@ -64,7 +64,9 @@ class Linker {
   // The command id of a link decision, and the case id founded on an incident.
   static std::string CommandId(std::string_view version, std::string_view incident,
                                std::string_view case_id);
-  static std::string CaseIdFor(std::string_view founding_incident);
+  // "K-<received, local yyyymmddHHMMSS>-<incident>": ids sort by founding
+  // time, so anyone can tell which of two cases is the older.
+  static std::string CaseIdFor(std::string_view founding_incident, Micros received_at);
 
  private:
   struct Pending {
@@ -79,16 +81,17 @@ class Linker {
     double score;
   };
   struct CaseInfo {
-    std::string parent;  // itself when a root
-    Micros founded_at = 0;
+    std::string parent;                // itself when a root
     std::vector<std::string> members;  // of a root, as linked so far
   };
 
   void Classified(const fb::Event& e, std::vector<Command>* out);
   void Decide(const Profile& p, std::vector<Match> matches, Micros at, std::vector<Command>* out);
-  void Linked(const fb::Event& e);
+  // A CaseLinked in the log; when it makes two cases meet in one incident,
+  // the younger one's members are linked into the older (merge commands).
+  void Linked(const fb::Event& e, std::vector<Command>* out);
   std::string Root(std::string id);
-  bool Older(const std::string& a, const std::string& b);  // case a was founded before b
+  static bool Older(const std::string& a, const std::string& b) { return a < b; }
   Command LinkCommand(const std::string& incident, const std::string& case_id,
                       const std::string& linked, double score, const Evidence* evidence,
                       const Profile* a, const Profile* b, const std::string& merged_from,

@@ -74,6 +74,12 @@ TEST(EvidenceTest, ComparesPlacesTimesAndWords) {
 
 class LinkerTest : public ::testing::Test {
  protected:
+  // The id of the case founded by the incident Theft() received on `day`.
+  static std::string Founded(const std::string& id, int day) {
+    return Linker::CaseIdFor(id,
+                             ParseTime("2021-10-01T07:00:00+08:00").value() + day * kMicrosPerDay);
+  }
+
   void SetUp() override {
     log_ = EmbeddedLog::Open(dir_.Sub("log")).value();
     clock_ = std::make_unique<ManualClock>(ParseTime("2021-12-01T00:00:00+08:00").value());
@@ -154,7 +160,7 @@ TEST_F(LinkerTest, LinksASeriesLeavesTheRestAndNeverLinksTwice) {
   Linker linker(TestModel());
   EXPECT_GT(RunLinker(&linker), 0);
   const std::string k = linker.CaseOf(a);
-  EXPECT_EQ(k, Linker::CaseIdFor(a));  // the oldest founds the case
+  EXPECT_EQ(k, Founded(a, 0));  // the oldest founds the case
   EXPECT_EQ(linker.CaseOf(b), k);
   EXPECT_EQ(linker.CaseOf(c), k);
   EXPECT_EQ(linker.CaseOf(far), "");
@@ -192,23 +198,19 @@ TEST_F(LinkerTest, TwoCasesMergeIntoTheOlderAndRejectionsStand) {
   const auto b2 = Theft(4, 33.626, 114.801, 3, mo);
   Linker linker(TestModel());
   RunLinker(&linker);
-  ASSERT_EQ(linker.CaseOf(a2), Linker::CaseIdFor(a1));
-  ASSERT_EQ(linker.CaseOf(b2), Linker::CaseIdFor(b1));
+  ASSERT_EQ(linker.CaseOf(a2), Founded(a1, 0));
+  ASSERT_EQ(linker.CaseOf(b2), Founded(b1, 2));
   // An investigator rejects a2 from case K-a1... before the bridge arrives.
-  Json reject = {{"command_id", "rej-1"},
-                 {"type", "reject_link"},
-                 {"incident_id", a2},
-                 {"actor", "officer:7"},
-                 {"case_id", Linker::CaseIdFor(a1)},
-                 {"by", "officer:7"},
+  Json reject = {{"command_id", "rej-1"},         {"type", "reject_link"},     {"incident_id", a2},
+                 {"actor", "officer:7"},          {"case_id", Founded(a1, 0)}, {"by", "officer:7"},
                  {"reason", "different suspects"}};
   ASSERT_TRUE(handler_->Handle(CommandFromJson(reject.dump()).value()).ok());
   const auto bridge = Theft(5, 33.5125, 114.80, 4, mo);
   RunLinker(&linker);
   // The bridge joins the older case; the younger one merges into it.
-  EXPECT_EQ(linker.CaseOf(bridge), Linker::CaseIdFor(a1));
-  EXPECT_EQ(linker.CaseOf(b1), Linker::CaseIdFor(a1));
-  EXPECT_EQ(linker.CaseOf(b2), Linker::CaseIdFor(a1));
+  EXPECT_EQ(linker.CaseOf(bridge), Founded(a1, 0));
+  EXPECT_EQ(linker.CaseOf(b1), Founded(a1, 0));
+  EXPECT_EQ(linker.CaseOf(b2), Founded(a1, 0));
   // The rejected link stays rejected; no second CaseLinked for it.
   int links_of_a2 = 0;
   for (const auto& r : log_->ReadIncident(a2).value()) {
@@ -226,14 +228,14 @@ TEST_F(LinkerTest, TwoCasesMergeIntoTheOlderAndRejectionsStand) {
     ASSERT_TRUE(runner.Run().ok());
   }
   auto store = ViewStore::Open(dir_.Sub("views")).value();
-  EXPECT_EQ(SurvivingCase(*store, Linker::CaseIdFor(b1)).value(), Linker::CaseIdFor(a1));
-  auto members = MembersOf(*store, Linker::CaseIdFor(a1)).value();
+  EXPECT_EQ(SurvivingCase(*store, Founded(b1, 2)).value(), Founded(a1, 0));
+  auto members = MembersOf(*store, Founded(a1, 0)).value();
   std::map<std::string, std::string> status;
   for (const auto& m : members) status[m.incident_id] = m.status;
   EXPECT_EQ(status.size(), 5u);
   EXPECT_EQ(status[a2], "rejected");
   EXPECT_EQ(status[b2], "proposed");
-  EXPECT_EQ(AllCases(*store).value(), std::vector<std::string>{Linker::CaseIdFor(a1)});
+  EXPECT_EQ(AllCases(*store).value(), std::vector<std::string>{Founded(a1, 0)});
 }
 
 }  // namespace

@@ -60,6 +60,17 @@ void LinksView::Apply(const Change& c, rocksdb::WriteBatch* batch) {
 
 void LinksView::Finish(const IncidentState& before, const IncidentState& after,
                        rocksdb::WriteBatch* batch) {
+  // Cases that meet in an incident are one: the older (smaller id) stands for
+  // the others.
+  std::string oldest;
+  for (const auto& [case_id, status] : after.cases) {
+    if (status == LinkStatus::kRejected) continue;
+    if (oldest.empty()) {
+      oldest = case_id;  // the map is in id order
+    } else if (!before.cases.contains(case_id) || !before.cases.contains(oldest)) {
+      batch->Put(store_->cf(Cf::kLinks), "m" + case_id, oldest);
+    }
+  }
   for (const auto& [case_id, status] : after.cases) {
     auto it = before.cases.find(case_id);
     if (it != before.cases.end() && it->second == status) continue;

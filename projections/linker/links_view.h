@@ -8,7 +8,8 @@
 //                           matched with, each factor (JSON)
 //   i<incident>\0<case>  -> its status: proposed, confirmed, rejected
 //   c<case>\0<incident>  -> the same status, by case
-//   m<case>              -> the case it was merged into
+//   m<case>              -> the case it was merged into (cases meet in an
+//                           incident linked to both; the older id stands)
 
 #include <string>
 #include <vector>

@@ -45,49 +45,61 @@ int RunLinker(const LinkOptions& o) {
   lk::Linker linker(std::move(model).value());
   SystemClock clock;
   CommandHandler handler(log->get(), &clock);
-  ReaderOptions ro;
-  if (o.until_caught_up) {
-    auto ends = (*log)->EndOffsets();
-    if (!ends.ok()) return Fail("link", ends.status());
-    ro.stop_at = *ends;
-  }
-  auto reader = (*log)->NewReader(ro);
-  if (!reader.ok()) return Fail("link", reader.status());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   Progress progress("link (events)", 0, /*lines=*/true);
   uint64_t appended = 0, repeated = 0, refused = 0, undecodable = 0;
   const auto start = std::chrono::steady_clock::now();
   std::vector<Command> out;
-  while (!g_stop) {
-    auto batch = (*reader)->Poll(20000, std::chrono::milliseconds(500));
-    if (!batch.ok()) {
-      if (batch.status().code() == StatusCode::kEndOfStream) break;
-      if (batch.status().code() == StatusCode::kUnavailable && !o.until_caught_up) continue;
-      return Fail("link", batch.status());
+  // With --until-caught-up: passes to the end as read at each pass's start,
+  // until a pass appends nothing (its own links, read back, can call for
+  // merges).
+  std::vector<Position> from;
+  for (int32_t p = 0; p < (*log)->partitions(); ++p) from.push_back({p, 0});
+  bool more = true;
+  while (more && !g_stop) {
+    ReaderOptions ro;
+    ro.start = from;
+    if (o.until_caught_up) {
+      auto ends = (*log)->EndOffsets();
+      if (!ends.ok()) return Fail("link", ends.status());
+      ro.stop_at = *ends;
     }
-    out.clear();
-    for (const auto& r : *batch) {
-      auto e = DecodeEvent(r.bytes);
-      if (!e.ok()) {
-        ++undecodable;  // replay --verify names it; the linker passes it by
-        continue;
+    auto reader = (*log)->NewReader(ro);
+    if (!reader.ok()) return Fail("link", reader.status());
+    const uint64_t appended_before = appended;
+    while (!g_stop) {
+      auto batch = (*reader)->Poll(20000, std::chrono::milliseconds(500));
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kEndOfStream) break;
+        if (batch.status().code() == StatusCode::kUnavailable && !o.until_caught_up) continue;
+        return Fail("link", batch.status());
       }
-      linker.Observe(**e, &out);
-    }
-    if (!out.empty()) {
-      auto results = handler.HandleBatch(out);
-      for (size_t i = 0; i < results.size(); ++i) {
-        if (!results[i].ok()) {
-          // Already linked, or refused by an investigator's rejection: the
-          // log says no, and the log is right.
-          ++refused;
+      out.clear();
+      for (const auto& r : *batch) {
+        auto e = DecodeEvent(r.bytes);
+        if (!e.ok()) {
+          ++undecodable;  // replay --verify names it; the linker passes it by
           continue;
         }
-        (results[i]->repeated ? repeated : appended) += 1;
+        linker.Observe(**e, &out);
       }
+      if (!out.empty()) {
+        auto results = handler.HandleBatch(out);
+        for (size_t i = 0; i < results.size(); ++i) {
+          if (!results[i].ok()) {
+            // Already linked, or refused by an investigator's rejection: the
+            // log says no, and the log is right.
+            ++refused;
+            continue;
+          }
+          (results[i]->repeated ? repeated : appended) += 1;
+        }
+      }
+      progress.Update(linker.stats().events);
     }
-    progress.Update(linker.stats().events);
+    from = (*reader)->positions();
+    more = o.until_caught_up && appended > appended_before;
   }
   progress.Finish();
   const double secs =

@@ -2,10 +2,13 @@
 
 #include <rocksdb/db.h>
 
+#include <map>
 #include <queue>
+#include <set>
 
 #include "events/vocabulary.h"
 #include "projections/incidents/incidents_view.h"
+#include "projections/linker/links_view.h"
 #include "projections/state_codec.h"
 #include "projections/store.h"
 #include "tools/cli/common.h"
@@ -22,6 +25,10 @@ struct QueryOptions {
   std::string incident;
   std::string category, subtype, region, from, to, status, cursor;
   size_t limit = 50;
+  std::string case_id;
+  std::string format = "text";
+  bool open = false;
+  size_t min_size = 2;
 };
 
 std::string ViewsDir(const QueryOptions& o) { return ViewsDir(o.log, o.views_dir); }
@@ -120,6 +127,233 @@ int Incidents(const QueryOptions& o) {
   return 0;
 }
 
+// ------------------------------------------------------------------ cases
+
+struct MemberView {
+  projections::CaseMember link;
+  IncidentState state;  // as the incidents view has it (empty if not there)
+};
+
+struct CaseView {
+  std::string id;
+  std::vector<MemberView> members;  // in time order
+  std::set<std::string> subtypes, divisions, provinces;
+  std::vector<std::string> common_mo;  // in most of the links
+  Micros from = 0, to = 0;
+  int first_hour = 24, last_hour = -1;
+  size_t proposed = 0, confirmed = 0, rejected = 0;
+};
+
+int LocalHour(Micros t) {
+  const Micros local = t + kDisplayOffsetMinutes * kMicrosPerMinute;
+  return static_cast<int>(((local % kMicrosPerDay) + kMicrosPerDay) % kMicrosPerDay /
+                          kMicrosPerHour);
+}
+
+Result<CaseView> LoadCase(const ViewStore& store, const std::string& case_id) {
+  CaseView c;
+  c.id = case_id;
+  BLOTTER_ASSIGN_OR_RETURN(auto members, projections::MembersOf(store, case_id));
+  std::map<std::string, size_t> mo;
+  size_t with_mo = 0;
+  for (auto& m : members) {
+    MemberView v{std::move(m), {}};
+    std::string raw;
+    if (store.db()
+            ->Get(rocksdb::ReadOptions(), store.cf(Cf::kIncidents), v.link.incident_id, &raw)
+            .ok()) {
+      auto st = projections::DecodeState(raw);
+      if (st.ok()) v.state = std::move(st).value();
+    }
+    if (v.link.status == "proposed") ++c.proposed;
+    if (v.link.status == "confirmed") ++c.confirmed;
+    if (v.link.status == "rejected") ++c.rejected;
+    if (v.state.exists()) {
+      c.subtypes.insert(std::string(Name(v.state.subtype)));
+      c.divisions.insert(v.state.division);
+      c.provinces.insert(std::string(ProvinceOf(v.state.division)));
+      const int h = LocalHour(v.state.received_at);
+      c.first_hour = std::min(c.first_hour, h);
+      c.last_hour = std::max(c.last_hour, h);
+    }
+    if (v.link.link.is_object()) {
+      for (const auto& f : v.link.link.value("factors", Json::array())) {
+        const std::string detail = f.value("detail", "");
+        if (f.value("name", "") != "mo_tags" || !detail.starts_with("same MO: ")) continue;
+        ++with_mo;
+        std::string_view rest = std::string_view(detail).substr(9);
+        while (!rest.empty()) {
+          const size_t comma = rest.find(", ");
+          ++mo[std::string(rest.substr(0, comma))];
+          rest = comma == std::string_view::npos ? "" : rest.substr(comma + 2);
+        }
+      }
+    }
+    c.members.push_back(std::move(v));
+  }
+  if (c.members.empty()) return Status::NotFound(fmt::format("no case {} in the views", case_id));
+  std::sort(c.members.begin(), c.members.end(), [](const MemberView& a, const MemberView& b) {
+    return std::tie(a.state.received_at, a.link.incident_id) <
+           std::tie(b.state.received_at, b.link.incident_id);
+  });
+  c.from = c.members.front().state.received_at;
+  c.to = c.members.back().state.received_at;
+  for (const auto& [tag, n] : mo) {
+    if (2 * n >= with_mo) c.common_mo.push_back(tag);
+  }
+  return c;
+}
+
+Json CaseJson(const CaseView& c) {
+  Json j = Json::object();
+  j["case_id"] = c.id;
+  j["size"] = c.members.size();
+  j["subtypes"] = std::vector<std::string>(c.subtypes.begin(), c.subtypes.end());
+  j["from"] = FormatTime(c.from);
+  j["to"] = FormatTime(c.to);
+  j["divisions"] = std::vector<std::string>(c.divisions.begin(), c.divisions.end());
+  j["provinces"] = std::vector<std::string>(c.provinces.begin(), c.provinces.end());
+  j["common_mo"] = c.common_mo;
+  j["links"] = {{"proposed", c.proposed}, {"confirmed", c.confirmed}, {"rejected", c.rejected}};
+  Json members = Json::array();
+  for (const auto& m : c.members) {
+    Json mj = Json::object();
+    mj["incident_id"] = m.link.incident_id;
+    if (m.state.exists()) {
+      mj["received_at"] = FormatTime(m.state.received_at);
+      mj["division"] = m.state.division;
+      mj["subtype"] = std::string(Name(m.state.subtype));
+    }
+    mj["status"] = m.link.status;
+    if (m.link.link.is_object()) {
+      mj["score"] = m.link.link.value("score", 0.0);
+      mj["linked_incident_id"] = m.link.link.value("linked_incident_id", "");
+      mj["factors"] = m.link.link.value("factors", Json::array());
+    }
+    members.push_back(std::move(mj));
+  }
+  j["members"] = std::move(members);
+  return j;
+}
+
+// The reasons of one link in plain words.
+std::string Because(const Json& link) {
+  std::string out;
+  for (const auto& f : link.value("factors", Json::array())) {
+    const std::string name = f.value("name", "");
+    const std::string detail = f.value("detail", "");
+    // The factors that spoke for the link, and the merge note.
+    if (name != "merge" && f.value("weight", 0.0) <= 0) continue;
+    out += (out.empty() ? "" : ", ") + detail;
+  }
+  return out;
+}
+
+void PrintCase(const CaseView& c) {
+  std::string provinces;
+  for (const auto& p : c.provinces) provinces += (provinces.empty() ? "" : ", ") + p;
+  std::string divisions;
+  for (const auto& d : c.divisions) divisions += (divisions.empty() ? "" : ", ") + d;
+  std::string subtypes;
+  for (const auto& s : c.subtypes) subtypes += (subtypes.empty() ? "" : ", ") + s;
+  std::string mo;
+  for (const auto& t : c.common_mo) mo += (mo.empty() ? "" : ", ") + t;
+  PrintLine(fmt::format("case {}: {} incidents of {}, {} to {} ({:.0f} days)", c.id,
+                        c.members.size(), subtypes, FormatTime(c.from).substr(0, 16),
+                        FormatTime(c.to).substr(0, 16),
+                        static_cast<double>(c.to - c.from) / kMicrosPerDay));
+  PrintLine(fmt::format("  crosses {} division(s) in {} province(s): {} ({})", c.divisions.size(),
+                        c.provinces.size(), divisions, provinces));
+  PrintLine(fmt::format("  in common: {}; reported between {:02}:00 and {:02}:59",
+                        mo.empty() ? "no MO in most links" : "MO " + mo, c.first_hour,
+                        c.last_hour));
+  PrintLine(fmt::format("  links: {} proposed, {} confirmed, {} rejected", c.proposed, c.confirmed,
+                        c.rejected));
+  for (const auto& m : c.members) {
+    std::string why = "founded the case";
+    if (m.link.link.is_object()) {
+      const std::string other = m.link.link.value("linked_incident_id", "");
+      why = fmt::format("{:.3f} with {}: {}", m.link.link.value("score", 0.0), other,
+                        Because(m.link.link));
+    }
+    PrintLine(fmt::format("  {}  {}  {} {}  {:<9}  {}",
+                          m.state.exists() ? FormatTime(m.state.received_at).substr(0, 16) : "?",
+                          m.link.incident_id, m.state.division, ProvinceOf(m.state.division),
+                          m.link.status, why));
+  }
+}
+
+int Linked(const QueryOptions& o) {
+  auto store = ViewStore::Open(ViewsDir(o), projections::ViewStore::Access::kRead);
+  if (!store.ok()) return Fail("query", store.status());
+  auto cases = projections::CasesOf(**store, o.incident);
+  if (!cases.ok()) return Fail("query", cases.status());
+  if (cases->empty()) {
+    return Fail("query",
+                fmt::format("incident {} is linked to no case (in the views)", o.incident));
+  }
+  for (const auto& id : *cases) {
+    auto c = LoadCase(**store, id);
+    if (!c.ok()) return Fail("query", c.status());
+    if (o.format == "json") {
+      PrintLine(CaseJson(*c).dump(-1, ' ', false, Json::error_handler_t::replace));
+    } else {
+      PrintCase(*c);
+    }
+  }
+  return 0;
+}
+
+int Case(const QueryOptions& o) {
+  auto store = ViewStore::Open(ViewsDir(o), projections::ViewStore::Access::kRead);
+  if (!store.ok()) return Fail("query", store.status());
+  auto id = projections::SurvivingCase(**store, o.case_id);
+  if (!id.ok()) return Fail("query", id.status());
+  auto c = LoadCase(**store, *id);
+  if (!c.ok()) return Fail("query", c.status());
+  if (*id != o.case_id) {
+    fmt::print(stderr, "query: case {} was merged into {}\n", o.case_id, *id);
+  }
+  if (o.format == "json") {
+    PrintLine(CaseJson(*c).dump(-1, ' ', false, Json::error_handler_t::replace));
+  } else {
+    PrintCase(*c);
+  }
+  return 0;
+}
+
+// The series worth a look: one JSON line per case, largest first.
+int Cases(const QueryOptions& o) {
+  auto store = ViewStore::Open(ViewsDir(o), projections::ViewStore::Access::kRead);
+  if (!store.ok()) return Fail("query", store.status());
+  auto ids = projections::AllCases(**store);
+  if (!ids.ok()) return Fail("query", ids.status());
+  std::vector<CaseView> found;
+  for (const auto& id : *ids) {
+    auto c = LoadCase(**store, id);
+    if (!c.ok()) return Fail("query", c.status());
+    // Open: some link still awaits an investigator's word.
+    if (o.open && c->proposed == 0) continue;
+    if (c->members.size() < o.min_size) continue;
+    if (!o.subtype.empty() && !c->subtypes.contains(o.subtype)) continue;
+    if (!o.region.empty() &&
+        std::none_of(c->divisions.begin(), c->divisions.end(),
+                     [&](const std::string& d) { return d.starts_with(o.region); })) {
+      continue;
+    }
+    found.push_back(std::move(c).value());
+  }
+  std::stable_sort(found.begin(), found.end(), [](const CaseView& a, const CaseView& b) {
+    return a.members.size() > b.members.size();
+  });
+  for (const auto& c : found) {
+    Json j = CaseJson(c);
+    j.erase("members");
+    PrintLine(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  return 0;
+}
+
 }  // namespace
 
 Subcommand AddQuery(CLI::App& root) {
@@ -146,10 +380,34 @@ Subcommand AddQuery(CLI::App& root) {
                    "received, classified, dispatched, on_scene, resolved, transferred");
   many->add_option("--limit", o->limit, "most incidents per page")->capture_default_str();
   many->add_option("--cursor", o->cursor, "continue after the page that printed this cursor");
-  c.run = [o, one, many] {
+  CLI::App* linked = c.app->add_subcommand(
+      "linked", "the series an incident belongs to: members, scores and why they were linked");
+  add_common(linked);
+  linked->add_option("id", o->incident, "incident id")->required();
+  CLI::App* one_case = c.app->add_subcommand(
+      "case", "a case: members in time order, span, regions and provinces, pattern, link status");
+  add_common(one_case);
+  one_case->add_option("id", o->case_id, "case id")->required();
+  for (CLI::App* a : {linked, one_case}) {
+    a->add_option("--format", o->format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+  }
+  CLI::App* cases =
+      c.app->add_subcommand("cases", "the series worth a look, largest first, one JSON line each");
+  add_common(cases);
+  cases->add_flag("--open", o->open, "only cases with a link no investigator decided yet");
+  cases->add_option("--region", o->region, "with a member in this division-code prefix");
+  cases->add_option("--subtype", o->subtype, "with a member of this subtype");
+  cases->add_option("--min-size", o->min_size, "at least this many incidents")
+      ->capture_default_str();
+  c.run = [o, one, many, linked, one_case, cases] {
     if (one->parsed()) return Incident(*o);
     if (many->parsed()) return Incidents(*o);
-    return Fail("query", "name a query: incident, incidents");
+    if (linked->parsed()) return Linked(*o);
+    if (one_case->parsed()) return Case(*o);
+    if (cases->parsed()) return Cases(*o);
+    return Fail("query", "name a query: incident, incidents, linked, case, cases");
   };
   return c;
 }
