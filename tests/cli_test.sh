@@ -112,7 +112,6 @@ refuses "unknown subcommand" "" "$B" frobnicate
 for sub in submit import replay tail bench simulate project query report link evaluate-links; do
   check "$sub --help" "$B" "$sub" --help
 done
-refuses "pending subcommand says so" "not available yet" "$B" link
 
 # simulate: the same arguments give the same log; the report over the
 # simulated days equals the simulator's truth; bad arguments fail clearly.
@@ -143,6 +142,39 @@ refuses "simulate: unknown profile" "no profile named" "$B" simulate --data "$W/
 refuses "simulate: unwritable truth" "cannot write --truth" "$B" simulate --data "$W/s3" \
   --truth /nonexistent/dir/truth.json
 refuses "simulate: bad region" "not a division-code prefix" "$B" simulate --data "$W/s3" --regions 41x
+
+# link: the linker appends links (a second run none); investigators decide;
+# queries explain; evaluate-links compares with the truth.
+L=(--data "$W/l1")
+check "simulate the fuel-theft weeks" "$B" simulate "${L[@]}" --from 2021-10-18 --days 14 \
+  --scale 0.05 --regions 411681,411625,341221 --seed 5 --truth "$W/l1-truth.json"
+check "link run" "$B" link run "${L[@]}" --until-caught-up
+expect "links appended" bash -c "! grep -q ' 0 links appended' '$W/err'"
+check "link run again" "$B" link run "${L[@]}" --until-caught-up
+expect "a second run appends nothing" grep -q " 0 links appended" "$W/err"
+check "project the links" "$B" project "${L[@]}" --until-caught-up
+check "query cases" "$B" query cases "${L[@]}" --subtype fuel_theft --min-size 3
+CASE=$(head -1 "$W/out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["case_id"])')
+check "query case" "$B" query case "$CASE" "${L[@]}"
+expect "the case names its divisions" grep -q "crosses" "$W/out"
+expect "and says why" grep -q "same MO" "$W/out"
+MEMBER=$("$B" query case "$CASE" "${L[@]}" --format json |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["members"][-1]["incident_id"])')
+check "query linked" "$B" query linked "$MEMBER" "${L[@]}"
+expect "linked names the case" grep -q "$CASE" "$W/out"
+refuses "reject needs a reason" "needs --reason" "$B" link reject "$MEMBER" "$CASE" "${L[@]}" \
+  --by officer:7
+check "reject" "$B" link reject "$MEMBER" "$CASE" "${L[@]}" --by officer:7 --reason "other suspects"
+check "reject again" "$B" link reject "$MEMBER" "$CASE" "${L[@]}" --by officer:7 \
+  --reason "other suspects"
+expect "a repeated rejection is recorded once" grep -q "already recorded" "$W/out"
+refuses "a rejection is final" "final" "$B" link confirm "$MEMBER" "$CASE" "${L[@]}" --by officer:8
+check "link run after the rejection" "$B" link run "${L[@]}" --until-caught-up
+expect "the rejected link is not proposed again" grep -q " 0 links appended" "$W/err"
+check "evaluate-links" "$B" evaluate-links "${L[@]}" --truth "$W/l1-truth.json"
+expect "evaluation prints F1" grep -q "pairwise F1" "$W/out"
+refuses "evaluate-links: missing truth" "cannot read --truth" "$B" evaluate-links "${L[@]}" \
+  --truth "$W/none.json"
 
 # tail follows appends made by another process (read-only beside the writer).
 mkfifo "$W/wfifo"
