@@ -15,7 +15,9 @@
 #include "events/embedded_log.h"
 #include "events/hash_chain.h"
 #include "events/kafka_log.h"
+#include "projections/linker/linker.h"
 #include "projections/runner.h"
+#include "services/command_handler.h"
 #include "tools/cli/common.h"
 #include "tools/cli/simulate.h"
 
@@ -738,6 +740,219 @@ int RunSimulateBench(const SimulateBenchOptions& o) {
   return 0;
 }
 
+// ---------------------------------------------------------------- bench link
+
+struct LinkBenchOptions {
+  std::string profile = "henan-2021";
+  double scale = 0.04;
+  int days = 365;
+  uint64_t seed = 1;
+  std::string model;
+  std::string dir;
+  double live_seconds = 5;
+  int live_rate = 200;  // incidents per second in the live case
+};
+
+// Rebuild: the simulated log read through the linker (decode and decide, no
+// appends) beside reading and decoding it alone; per million incidents, to
+// show the cost stays flat as the history grows. Live: incidents submitted
+// at a steady rate while a linker follows the log and appends its links; the
+// latency from a classification's append to its link's append.
+int RunLinkBench(const LinkBenchOptions& o) {
+  std::string model_path = o.model;
+  if (model_path.empty()) {
+    auto p = projections::linker::DefaultModelPath();
+    if (!p.ok()) return Fail("bench", p.status());
+    model_path = *p;
+  }
+  auto model = projections::linker::Model::Load(model_path);
+  if (!model.ok()) return Fail("bench", model.status());
+  auto profile_dir = sim::FindProfile(o.profile);
+  if (!profile_dir.ok()) return Fail("bench", profile_dir.status());
+  auto profile = sim::Profile::Load(*profile_dir);
+  if (!profile.ok()) return Fail("bench", profile.status());
+  std::string dir = o.dir;
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/blotter-bench-link-XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("bench", "cannot make a scratch directory in /tmp");
+    dir = tmpl;
+  }
+  auto log = EmbeddedLog::Open((fs::path(dir) / "log").string());
+  if (!log.ok()) return Fail("bench", log.status());
+  {
+    sim::SimulateOptions so;
+    so.scale = o.scale;
+    so.from = sim::ParseDay("2021-01-01").value();
+    so.days = o.days;
+    so.seed = o.seed;
+    Progress progress("simulate the history (calls)", 0, true);
+    sim::Truth truth;
+    auto r = Simulate(log->get(), *profile, so, 20000, &progress, &truth);
+    progress.Finish();
+    if (!r.ok()) return Fail("bench", r.status());
+  }
+  // Read twice: decode only (the ceiling), then decode and link.
+  auto pass = [&](bool link, std::vector<std::pair<uint64_t, double>>* segments,
+                  projections::linker::LinkerStats* stats) -> Result<std::pair<uint64_t, double>> {
+    ReaderOptions ro;
+    BLOTTER_ASSIGN_OR_RETURN(ro.stop_at, (*log)->EndOffsets());
+    BLOTTER_ASSIGN_OR_RETURN(auto reader, (*log)->NewReader(ro));
+    projections::linker::Linker linker(*model);
+    std::vector<Command> out;
+    uint64_t incidents = 0, next_mark = 1'000'000;
+    const auto start = std::chrono::steady_clock::now();
+    auto mark = start;
+    while (true) {
+      auto batch = reader->Poll(20000, std::chrono::seconds(30));
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kEndOfStream) break;
+        return batch.status();
+      }
+      for (const auto& r : *batch) {
+        BLOTTER_ASSIGN_OR_RETURN(const fb::Event* e, DecodeEvent(r.bytes));
+        if (e->payload_type() == fb::Payload::IncidentClassified) ++incidents;
+        if (link) {
+          out.clear();
+          linker.Observe(*e, &out);
+        }
+      }
+      if (segments && incidents >= next_mark) {
+        const auto now = std::chrono::steady_clock::now();
+        segments->emplace_back(incidents, std::chrono::duration<double>(now - mark).count());
+        mark = now;
+        next_mark += 1'000'000;
+      }
+    }
+    if (stats) *stats = linker.stats();
+    return std::make_pair(incidents, Seconds(start));
+  };
+  auto ceiling = pass(false, nullptr, nullptr);
+  if (!ceiling.ok()) return Fail("bench", ceiling.status());
+  std::vector<std::pair<uint64_t, double>> segments;
+  projections::linker::LinkerStats stats;
+  auto linked = pass(true, &segments, &stats);
+  if (!linked.ok()) return Fail("bench", linked.status());
+  PrintLine(fmt::format("bench link: model {}, history simulated at scale {} over {} days",
+                        model->version(), o.scale, o.days));
+  PrintLine(fmt::format(
+      "  rebuild: {} incidents ({} linkable, {} pairs scored, {} links decided) in {:.2f} s: "
+      "{:.0f} incidents/s; reading and decoding alone {:.0f} incidents/s ({:.0f}%)",
+      linked->first, stats.classified, stats.pairs, stats.proposed, linked->second,
+      linked->first / linked->second, ceiling->first / ceiling->second,
+      100.0 * (linked->first / linked->second) / (ceiling->first / ceiling->second)));
+  uint64_t prev = 0;
+  for (const auto& [n, secs] : segments) {
+    PrintLine(fmt::format("    incidents {:>9} to {:>9}: {:.0f} incidents/s", prev, n,
+                          (n - prev) / secs));
+    prev = n;
+  }
+
+  // Live: a writer submits fuel thefts near each other; a linker follows.
+  auto live_log = EmbeddedLog::Open((fs::path(dir) / "live").string());
+  if (!live_log.ok()) return Fail("bench", live_log.status());
+  std::mutex mu;
+  std::map<std::string, std::chrono::steady_clock::time_point> classified_at;
+  std::vector<double> latencies_ms;
+  std::atomic<bool> writing{true};
+  std::thread linker_thread([&] {
+    projections::linker::Linker linker(*model);
+    SystemClock clock;
+    CommandHandler handler(live_log->get(), &clock);
+    ReaderOptions ro;
+    auto reader = (*live_log)->NewReader(ro);
+    if (!reader.ok()) return;
+    std::vector<Command> out;
+    auto quiet_since = std::chrono::steady_clock::now();
+    while (true) {
+      auto batch = (*reader)->Poll(1000, std::chrono::milliseconds(50));
+      if (!batch.ok() || batch->empty()) {
+        if (!writing && std::chrono::steady_clock::now() - quiet_since > std::chrono::seconds(1))
+          break;
+        continue;
+      }
+      quiet_since = std::chrono::steady_clock::now();
+      out.clear();
+      for (const auto& r : *batch) {
+        auto e = DecodeEvent(r.bytes);
+        if (e.ok()) linker.Observe(**e, &out);
+      }
+      if (out.empty()) continue;
+      auto results = handler.HandleBatch(out);
+      const auto now = std::chrono::steady_clock::now();
+      std::lock_guard lock(mu);
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (!results[i].ok() || results[i]->repeated) continue;
+        auto it = classified_at.find(out[i].incident_id);
+        if (it == classified_at.end()) continue;  // a link to an earlier incident
+        latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+        classified_at.erase(it);
+      }
+    }
+  });
+  {
+    SystemClock clock;
+    CommandHandler writer(live_log->get(), &clock);
+    const auto start = std::chrono::steady_clock::now();
+    const auto gap = std::chrono::microseconds(1'000'000 / std::max(1, o.live_rate));
+    std::mt19937_64 rng(7);
+    for (int n = 0; Seconds(start) < o.live_seconds; ++n) {
+      const Micros now = NowMicros();
+      const std::string id = fmt::format("411681-live-{:07}", n);
+      Json r = {{"command_id", "r" + id},
+                {"type", "receive"},
+                {"incident_id", id},
+                {"actor", "op:1"},
+                {"at", FormatTime(now)},
+                {"channel", "phone"},
+                {"location",
+                 {{"lat", 33.46 + (rng() % 1000) / 50000.0},
+                  {"lon", 114.87 + (rng() % 1000) / 50000.0},
+                  {"division", "411681"}}},
+                {"description", "停在物流园的货车油箱被撬，柴油被盗"},
+                {"happened",
+                 {{"from", FormatTime(now - 5 * kMicrosPerHour)},
+                  {"to", FormatTime(now - 4 * kMicrosPerHour)}}}};
+      Json k = {{"command_id", "k" + id},
+                {"type", "classify"},
+                {"incident_id", id},
+                {"actor", "op:1"},
+                {"at", FormatTime(now)},
+                {"category", "criminal"},
+                {"subtype", "fuel_theft"},
+                {"mo_tags", {"diesel", "night", "parked_lorry", "siphon_hose"}}};
+      auto rc = writer.Handle(CommandFromJson(r.dump()).value());
+      if (!rc.ok()) return Fail("bench", rc.status());
+      {
+        // The clock starts when the classification is in the log.
+        auto kc = writer.Handle(CommandFromJson(k.dump()).value());
+        if (!kc.ok()) return Fail("bench", kc.status());
+        std::lock_guard lock(mu);
+        classified_at[id] = std::chrono::steady_clock::now();
+      }
+      std::this_thread::sleep_until(start + gap * (n + 1));
+    }
+    writing = false;
+  }
+  linker_thread.join();
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto q = [&](double p) {
+    return latencies_ms.empty()
+               ? 0.0
+               : latencies_ms[std::min(latencies_ms.size() - 1,
+                                       static_cast<size_t>(p * latencies_ms.size()))];
+  };
+  PrintLine(
+      fmt::format("  live: {} incidents at {}/s linked; classification to link appended: "
+                  "p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms",
+                  latencies_ms.size(), o.live_rate, q(0.5), q(0.99),
+                  latencies_ms.empty() ? 0.0 : latencies_ms.back()));
+  if (o.dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  return 0;
+}
+
 Subcommand AddBench(CLI::App& root) {
   auto o = std::make_shared<BenchOptions>();
   Subcommand c;
@@ -784,6 +999,18 @@ Subcommand AddBench(CLI::App& root) {
   simulate->add_option("--seed", so->seed, "seed")->capture_default_str();
   simulate->add_option("--batch", so->batch, "commands per append")->capture_default_str();
   simulate->add_option("--dir", so->dir, "scratch directory (default: a new one in /tmp, removed)");
+  auto lo = std::make_shared<LinkBenchOptions>();
+  CLI::App* link = c.app->add_subcommand(
+      "link", "linker rebuild throughput vs decoding alone, and live link latency");
+  link->add_option("--scale", lo->scale, "history to simulate (0.04: about a million incidents)")
+      ->capture_default_str();
+  link->add_option("--days", lo->days, "days of history")->capture_default_str();
+  link->add_option("--model", lo->model, "linking model (default projections/linker/model.json)");
+  link->add_option("--live-seconds", lo->live_seconds, "length of the live case")
+      ->capture_default_str();
+  link->add_option("--live-rate", lo->live_rate, "incidents per second in the live case")
+      ->capture_default_str();
+  link->add_option("--dir", lo->dir, "scratch directory (default: a new one in /tmp, removed)");
   // Internal: the measured half of bench project, run in a process of its own.
   auto mo = std::make_shared<LogOptions>();
   auto what = std::make_shared<std::string>();
@@ -793,12 +1020,13 @@ Subcommand AddBench(CLI::App& root) {
   AddLogOptions(measure, mo.get(), "bench");
   measure->add_option("what", *what)->check(CLI::IsMember({"read", "project"}))->required();
   measure->add_option("--views-dir", *views);
-  c.run = [o, po, so, mo, what, views, append, project, simulate, measure] {
+  c.run = [o, po, so, lo, mo, what, views, append, project, simulate, link, measure] {
     if (append->parsed()) return RunAppend(*o);
     if (project->parsed()) return RunProjectBench(*po);
     if (simulate->parsed()) return RunSimulateBench(*so);
+    if (link->parsed()) return RunLinkBench(*lo);
     if (measure->parsed()) return RunMeasure(*mo, *what, *views);
-    return Fail("bench", "name a benchmark: append, project, simulate");
+    return Fail("bench", "name a benchmark: append, project, simulate, link");
   };
   return c;
 }
