@@ -9,7 +9,6 @@
 
 #include "events/vocabulary.h"
 #include "projections/stats/stats_view.h"
-#include "services/command_handler.h"
 
 namespace blotter::sim {
 
@@ -324,14 +323,12 @@ void Simulator::AddCall(Plan plan) {
     }
   }
 
-  // Its id, as the writer derives it for a receive without one.
-  Command receive;
-  receive.command_id = fmt::format("sim{}-{}", options_.seed, plan.call);
-  fb::IncidentReceivedT r;
-  r.location = std::make_unique<fb::LocationT>();
-  r.location->division = d.code;
-  receive.payload.Set(std::move(r));
-  plan.incident_id = DeriveIncidentId(receive, t0);
+  // Its id: division, local date and the call's number there that day, as a
+  // 110 centre numbers them (a hash of the command id, as the writer derives
+  // for a receive without an id, would collide at province scale).
+  const std::string date = FormatTime(t0).substr(0, 10);
+  plan.incident_id = fmt::format("{}-{}{}{}-{:06}", d.code, date.substr(0, 4), date.substr(5, 2),
+                                 date.substr(8, 2), ++calls_today_[d.code]);
   if (plan.group >= 0) {
     (plan.series ? truth_.series : truth_.lookalikes)[plan.group].incidents.push_back(
         plan.incident_id);
@@ -358,6 +355,7 @@ void Simulator::GenerateDay() {
   const Profile& p = *profile_;
   const Micros day = options_.from + static_cast<Micros>(days_done_) * kMicrosPerDay;
   Rng day_rng(rng_.Fork(static_cast<uint64_t>(day / kMicrosPerDay) + 1));
+  calls_today_.clear();
   std::swap(rng_, day_rng);  // AddCall draws from rng_
   const LocalDay facts = DayFacts(day);
   const double factor =
@@ -593,7 +591,6 @@ Command Simulator::Materialize(const Plan& plan, int step) const {
   c.actor = plan.operator_id;
   switch (step) {
     case Plan::kReceive: {
-      c.incident_id.clear();  // the writer derives it, as for a console's receive
       fb::IncidentReceivedT r;
       r.channel = plan.channel;
       r.caller = std::make_unique<fb::CallerT>();

@@ -99,7 +99,8 @@ class Simulator {
   std::vector<Plan> plans_;
   std::vector<uint32_t> free_plans_;
   std::vector<Step> heap_;
-  std::vector<Plan> injected_;  // series and look-alike calls, by time
+  std::vector<Plan> injected_;                   // series and look-alike calls, by time
+  std::map<std::string, uint32_t> calls_today_;  // division -> calls numbered so far today
   size_t next_injected_ = 0;
   Truth truth_;
 };
