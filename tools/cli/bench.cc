@@ -588,11 +588,11 @@ int RunProjectBench(const ProjectBenchOptions& o) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   const bool kafka = !o.log.kafka.empty();
-  PrintLine(
-      fmt::format("bench project: rebuild of the incidents, history and stats views from the "
-                  "{} log, beside reading and decoding the same log (ceiling); peak memory "
-                  "of each, measured in its own process",
-                  kafka ? "Kafka" : "embedded"));
+  PrintLine(fmt::format(
+      "bench project: rebuild of all the views (incidents, history, stats, links) from the "
+      "{} log, beside reading and decoding the same log (ceiling); peak memory "
+      "of each, measured in its own process",
+      kafka ? "Kafka" : "embedded"));
   PrintLine(fmt::format("  {:>10}  {:>14} {:>10}  {:>14} {:>10} {:>10}", "events", "ceiling ev/s",
                         "peak MiB", "project ev/s", "peak MiB", "vs ceiling"));
   for (uint64_t n : o.events) {
@@ -764,6 +764,7 @@ struct LinkBenchOptions {
   std::string dir;
   double live_seconds = 5;
   int live_rate = 200;  // incidents per second in the live case
+  std::string data;     // an existing log to rebuild from instead of simulating one
 };
 
 // Rebuild: the simulated log read through the linker (decode and decide, no
@@ -790,9 +791,9 @@ int RunLinkBench(const LinkBenchOptions& o) {
     if (!mkdtemp(tmpl)) return Fail("bench", "cannot make a scratch directory in /tmp");
     dir = tmpl;
   }
-  auto log = EmbeddedLog::Open((fs::path(dir) / "log").string());
+  auto log = EmbeddedLog::Open(o.data.empty() ? (fs::path(dir) / "log").string() : o.data);
   if (!log.ok()) return Fail("bench", log.status());
-  {
+  if (o.data.empty()) {
     sim::SimulateOptions so;
     so.scale = o.scale;
     so.from = sim::ParseDay("2021-01-01").value();
@@ -845,8 +846,10 @@ int RunLinkBench(const LinkBenchOptions& o) {
   projections::linker::LinkerStats stats;
   auto linked = pass(true, &segments, &stats);
   if (!linked.ok()) return Fail("bench", linked.status());
-  PrintLine(fmt::format("bench link: model {}, history simulated at scale {} over {} days",
-                        model->version(), o.scale, o.days));
+  PrintLine(o.data.empty()
+                ? fmt::format("bench link: model {}, history simulated at scale {} over {} days",
+                              model->version(), o.scale, o.days)
+                : fmt::format("bench link: model {}, history from {}", model->version(), o.data));
   PrintLine(fmt::format(
       "  rebuild: {} incidents ({} linkable, {} pairs scored, {} links decided) in {:.2f} s: "
       "{:.0f} incidents/s; reading and decoding alone {:.0f} incidents/s ({:.0f}%)",
@@ -1024,6 +1027,8 @@ Subcommand AddBench(CLI::App& root) {
   link->add_option("--live-rate", lo->live_rate, "incidents per second in the live case")
       ->capture_default_str();
   link->add_option("--dir", lo->dir, "scratch directory (default: a new one in /tmp, removed)");
+  link->add_option("--data", lo->data,
+                   "rebuild from this existing embedded log instead of simulating one");
   // Internal: the measured half of bench project, run in a process of its own.
   auto mo = std::make_shared<LogOptions>();
   auto what = std::make_shared<std::string>();

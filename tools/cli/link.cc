@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <set>
 
 #include "events/codec.h"
 #include "projections/linker/linker.h"
@@ -26,6 +27,12 @@ struct LinkOptions {
   std::string incident, case_id, by, reason;
 };
 
+// The log, to read and to append to: on Kafka as a transactional writer
+// (OpenLog's "create"); an embedded log must exist already.
+Result<std::unique_ptr<EventLog>> OpenForLinks(const LogOptions& o) {
+  return OpenLog(o, /*create=*/!o.kafka.empty());
+}
+
 Result<lk::Model> LoadModel(const std::string& path) {
   std::string p = path;
   if (p.empty()) {
@@ -40,7 +47,7 @@ Result<lk::Model> LoadModel(const std::string& path) {
 int RunLinker(const LinkOptions& o) {
   auto model = LoadModel(o.model);
   if (!model.ok()) return Fail("link", model.status());
-  auto log = OpenLog(o.log, /*create=*/false);
+  auto log = OpenForLinks(o.log);
   if (!log.ok()) return Fail("link", log.status());
   lk::Linker linker(std::move(model).value());
   SystemClock clock;
@@ -49,6 +56,7 @@ int RunLinker(const LinkOptions& o) {
   std::signal(SIGTERM, OnSignal);
   Progress progress("link (events)", 0, /*lines=*/true);
   uint64_t appended = 0, repeated = 0, refused = 0, undecodable = 0;
+  std::set<StatusCode> reported;
   const auto start = std::chrono::steady_clock::now();
   std::vector<Command> out;
   // With --until-caught-up: passes to the end as read at each pass's start,
@@ -89,8 +97,13 @@ int RunLinker(const LinkOptions& o) {
         for (size_t i = 0; i < results.size(); ++i) {
           if (!results[i].ok()) {
             // Already linked, or refused by an investigator's rejection: the
-            // log says no, and the log is right.
+            // log says no, and the log is right. Anything else is worth a line.
             ++refused;
+            const auto code = results[i].status().code();
+            if (code != StatusCode::kAlreadyExists && reported.insert(code).second) {
+              fmt::print(stderr, "link: {}: {}\n", out[i].command_id,
+                         results[i].status().ToString());
+            }
             continue;
           }
           (results[i]->repeated ? repeated : appended) += 1;
@@ -114,7 +127,7 @@ int RunLinker(const LinkOptions& o) {
 }
 
 int Decide(const LinkOptions& o, bool confirm) {
-  auto log = OpenLog(o.log, /*create=*/false);
+  auto log = OpenForLinks(o.log);
   if (!log.ok()) return Fail("link", log.status());
   SystemClock clock;
   CommandHandler handler(log->get(), &clock);

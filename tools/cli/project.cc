@@ -190,7 +190,7 @@ Subcommand AddProject(CLI::App& root) {
   Subcommand c;
   c.app =
       root.add_subcommand("project",
-                          "run the projections (incidents, history, stats) into RocksDB "
+                          "run the projections (incidents, history, stats, links) into RocksDB "
                           "views: live, --until-caught-up, or --rebuild; or --status, --digest");
   AddLogOptions(c.app, &o->log, "project");
   c.app->add_option("--views", o->views, "views to run or report (default all)")->delimiter(',');
