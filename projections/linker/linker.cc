@@ -167,13 +167,12 @@ void Linker::Classified(const fb::Event& e, std::vector<Command>* out) {
       }
     }
   }
-  Decide(p, std::move(matches), e.occurred_at(), out);
+  Decide(p, std::move(matches), out);
   const int64_t key = CellKey(p.subtype, p.lat, p.lon);
   cells_[key].push_back(std::move(p));
 }
 
-void Linker::Decide(const Profile& p, std::vector<Match> matches, Micros at,
-                    std::vector<Command>* out) {
+void Linker::Decide(const Profile& p, std::vector<Match> matches, std::vector<Command>* out) {
   if (matches.empty()) return;
   std::sort(matches.begin(), matches.end(), [](const Match& a, const Match& b) {
     return a.score != b.score ? a.score > b.score : a.profile->incident_id < b.profile->incident_id;
@@ -207,7 +206,7 @@ void Linker::Decide(const Profile& p, std::vector<Match> matches, Micros at,
   };
   if (wanted(p.incident_id)) {
     emit(LinkCommand(p.incident_id, target, best.profile->incident_id, best.score, &best.evidence,
-                     &p, best.profile, "", at));
+                     &p, best.profile, ""));
   }
   std::set<std::string> merged;
   for (const Match& m : matches) {
@@ -216,7 +215,7 @@ void Linker::Decide(const Profile& p, std::vector<Match> matches, Micros at,
     if (c == target) continue;
     if (c.empty()) {
       if (wanted(id)) {
-        emit(LinkCommand(id, target, p.incident_id, m.score, &m.evidence, m.profile, &p, "", at));
+        emit(LinkCommand(id, target, p.incident_id, m.score, &m.evidence, m.profile, &p, ""));
       }
       continue;
     }
@@ -224,8 +223,7 @@ void Linker::Decide(const Profile& p, std::vector<Match> matches, Micros at,
     // A match in another case: that case joins the older one.
     for (const std::string& member : cases_[c].members) {
       if (wanted(member)) {
-        emit(
-            LinkCommand(member, target, p.incident_id, m.score, &m.evidence, m.profile, &p, c, at));
+        emit(LinkCommand(member, target, p.incident_id, m.score, &m.evidence, m.profile, &p, c));
       }
     }
   }
@@ -233,14 +231,17 @@ void Linker::Decide(const Profile& p, std::vector<Match> matches, Micros at,
 
 Command Linker::LinkCommand(const std::string& incident, const std::string& case_id,
                             const std::string& linked, double score, const Evidence* evidence,
-                            const Profile* a, const Profile* b, const std::string& merged_from,
-                            Micros at) const {
+                            const Profile* a, const Profile* b,
+                            const std::string& merged_from) const {
   Command c;
   c.command_id = CommandId(model_.version(), incident, case_id);
   c.incident_id = incident;
   c.actor = "svc:linker";
   c.correlation_id = case_id;
-  c.occurred_at = at;
+  // A link happens when the linker decides it: now (occurred_at 0). The time
+  // of the event that prompted it can lie before the incident's own receipt
+  // when partitions are read in another order (Kafka).
+  c.occurred_at = 0;
   fb::CaseLinkedT l;
   l.case_id = case_id;
   l.linked_incident_id = linked == incident ? "" : linked;
@@ -282,7 +283,7 @@ void Linker::Linked(const fb::Event& e, std::vector<Command>* out) {
     // Linked to a case that was merged: into the survivor too.
     ++stats_.proposed;
     out->push_back(LinkCommand(incident, root, Str(l->linked_incident_id()), l->score(), nullptr,
-                               nullptr, nullptr, case_id, e.occurred_at()));
+                               nullptr, nullptr, case_id));
   }
   auto prev = incident_case_.find(incident);
   if (prev != incident_case_.end()) {
@@ -296,8 +297,8 @@ void Linker::Linked(const fb::Event& e, std::vector<Command>* out) {
         const std::string k = PairKey(member, keep);
         if (linked_.contains(k) || rejected_.contains(k)) continue;
         ++stats_.proposed;
-        out->push_back(LinkCommand(member, keep, incident, l->score(), nullptr, nullptr, nullptr,
-                                   gone, e.occurred_at()));
+        out->push_back(
+            LinkCommand(member, keep, incident, l->score(), nullptr, nullptr, nullptr, gone));
       }
       cases_[gone].parent = keep;
       auto& kept = cases_[keep].members;

@@ -86,7 +86,7 @@ class Linker {
   };
 
   void Classified(const fb::Event& e, std::vector<Command>* out);
-  void Decide(const Profile& p, std::vector<Match> matches, Micros at, std::vector<Command>* out);
+  void Decide(const Profile& p, std::vector<Match> matches, std::vector<Command>* out);
   // A CaseLinked in the log; when it makes two cases meet in one incident,
   // the younger one's members are linked into the older (merge commands).
   void Linked(const fb::Event& e, std::vector<Command>* out);
@@ -94,8 +94,7 @@ class Linker {
   static bool Older(const std::string& a, const std::string& b) { return a < b; }
   Command LinkCommand(const std::string& incident, const std::string& case_id,
                       const std::string& linked, double score, const Evidence* evidence,
-                      const Profile* a, const Profile* b, const std::string& merged_from,
-                      Micros at) const;
+                      const Profile* a, const Profile* b, const std::string& merged_from) const;
   int64_t CellKey(fb::Subtype s, double lat, double lon) const;
   void Prune(Micros now);
 
