@@ -529,6 +529,18 @@ class ReplayContext final : public DecideContext {
 
 }  // namespace
 
+// The rules a command must keep, ids aside: not in the future, and the
+// payload's own. Returns when the command happened.
+Result<Micros> CheckRules(const IncidentState& s, const Command& c, const DecideContext& ctx) {
+  const Micros now = ctx.Now();
+  const Micros at = c.occurred_at != 0 ? c.occurred_at : now;
+  if (at > now + kMaxClockSkew) {
+    return Rule(fmt::format("{} is in the future (now is {})", FormatTime(at), FormatTime(now)));
+  }
+  BLOTTER_RETURN_IF_ERROR(DecidePayload(s, c, at, ctx));
+  return at;
+}
+
 Status CheckEvent(const IncidentState& state, const fb::Event& e) {
   // Decide's rules without building the events: the command's ids and actor
   // are present by construction (the verifier required the strings).
@@ -539,17 +551,12 @@ Status CheckEvent(const IncidentState& state, const fb::Event& e) {
   c.payload.type = e.payload_type();
   c.payload.value = fb::PayloadUnion::UnPack(e.payload(), e.payload_type(), nullptr);
   const auto ctx = ReplayContext(std::max(e.recorded_at(), e.occurred_at()));
-  const Micros now = ctx.Now();
-  const Micros at = c.occurred_at != 0 ? c.occurred_at : now;
-  if (at > now + kMaxClockSkew) {
-    return Rule(fmt::format("{} is in the future (now is {})", FormatTime(at), FormatTime(now)));
-  }
   if (state.incident_id.empty()) {
     IncidentState s = state;
     s.incident_id = c.incident_id;
-    return DecidePayload(s, c, at, ctx);
+    return CheckRules(s, c, ctx).status();
   }
-  return DecidePayload(state, c, at, ctx);
+  return CheckRules(state, c, ctx).status();
 }
 
 Result<std::vector<fb::EventT>> Decide(const IncidentState& s, const Command& c,
@@ -557,12 +564,7 @@ Result<std::vector<fb::EventT>> Decide(const IncidentState& s, const Command& c,
   if (c.command_id.empty()) return Bad("command needs a command_id");
   if (c.incident_id.empty()) return Bad("command needs an incident_id");
   if (c.actor.empty()) return Bad("command needs an actor (operator, unit or service id)");
-  const Micros now = ctx.Now();
-  const Micros at = c.occurred_at != 0 ? c.occurred_at : now;
-  if (at > now + kMaxClockSkew) {
-    return Rule(fmt::format("{} is in the future (now is {})", FormatTime(at), FormatTime(now)));
-  }
-  BLOTTER_RETURN_IF_ERROR(DecidePayload(s, c, at, ctx));
+  BLOTTER_ASSIGN_OR_RETURN(const Micros at, CheckRules(s, c, ctx));
 
   std::vector<fb::EventT> out;
   fb::EventT e = NewEvent(s, c, at, s.version + 1);

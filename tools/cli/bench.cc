@@ -15,6 +15,7 @@
 #include "events/embedded_log.h"
 #include "events/hash_chain.h"
 #include "events/kafka_log.h"
+#include "events/log_verify.h"
 #include "projections/linker/linker.h"
 #include "projections/runner.h"
 #include "services/command_handler.h"
@@ -713,25 +714,22 @@ int RunSimulateBench(const SimulateBenchOptions& o) {
     rocksdb::Status st = rocksdb::DB::Open(options, (fs::path(dir) / "raw").string(), &raw);
     if (!st.ok()) return Fail("bench", st.ToString());
     std::unique_ptr<rocksdb::DB> db(raw);
-    ReaderOptions ro;
-    auto ends = (*log)->EndOffsets();
-    if (!ends.ok()) return Fail("bench", ends.status());
-    ro.stop_at = *ends;
-    auto reader = (*log)->NewReader(ro);
-    if (!reader.ok()) return Fail("bench", reader.status());
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    while (true) {
-      auto batch = (*reader)->Poll(o.batch, std::chrono::seconds(30));
-      if (!batch.ok()) break;
-      rocksdb::WriteBatch b;
-      for (const auto& rec : *batch) {
-        b.Put(fmt::format("{:016}", raw_events++), rec.bytes);
-      }
+    rocksdb::WriteBatch b;
+    auto write = [&]() -> Status {
       const auto t = std::chrono::steady_clock::now();
-      if (!db->Write(wo, &b).ok()) return Fail("bench", "raw RocksDB write failed");
+      if (!db->Write(wo, &b).ok()) return Status::IOError("raw RocksDB write failed");
       raw_seconds += Seconds(t);
-    }
+      b.Clear();
+      return Status::Ok();
+    };
+    Status read = ForEachRecord(**log, "", [&](LogRecord& rec) -> Status {
+      b.Put(fmt::format("{:016}", raw_events++), rec.bytes);
+      return b.Count() >= static_cast<uint32_t>(o.batch) ? write() : Status::Ok();
+    });
+    if (read.ok() && b.Count() > 0) read = write();
+    if (!read.ok()) return Fail("bench", read);
     db->Close().PermitUncheckedError();
   }
   const double raw_rate = raw_events / std::max(1e-9, raw_seconds);
@@ -808,27 +806,17 @@ int RunLinkBench(const LinkBenchOptions& o) {
   // Read twice: decode only (the ceiling), then decode and link.
   auto pass = [&](bool link, std::vector<std::pair<uint64_t, double>>* segments,
                   projections::linker::LinkerStats* stats) -> Result<std::pair<uint64_t, double>> {
-    ReaderOptions ro;
-    BLOTTER_ASSIGN_OR_RETURN(ro.stop_at, (*log)->EndOffsets());
-    BLOTTER_ASSIGN_OR_RETURN(auto reader, (*log)->NewReader(ro));
     projections::linker::Linker linker(*model);
     std::vector<Command> out;
     uint64_t incidents = 0, next_mark = 1'000'000;
     const auto start = std::chrono::steady_clock::now();
     auto mark = start;
-    while (true) {
-      auto batch = reader->Poll(20000, std::chrono::seconds(30));
-      if (!batch.ok()) {
-        if (batch.status().code() == StatusCode::kEndOfStream) break;
-        return batch.status();
-      }
-      for (const auto& r : *batch) {
-        BLOTTER_ASSIGN_OR_RETURN(const fb::Event* e, DecodeEvent(r.bytes));
-        if (e->payload_type() == fb::Payload::IncidentClassified) ++incidents;
-        if (link) {
-          out.clear();
-          linker.Observe(*e, &out);
-        }
+    BLOTTER_RETURN_IF_ERROR(ForEachRecord(**log, "", [&](LogRecord& r) -> Status {
+      BLOTTER_ASSIGN_OR_RETURN(const fb::Event* e, DecodeEvent(r.bytes));
+      if (e->payload_type() == fb::Payload::IncidentClassified) ++incidents;
+      if (link) {
+        out.clear();
+        linker.Observe(*e, &out);
       }
       if (segments && incidents >= next_mark) {
         const auto now = std::chrono::steady_clock::now();
@@ -836,7 +824,8 @@ int RunLinkBench(const LinkBenchOptions& o) {
         mark = now;
         next_mark += 1'000'000;
       }
-    }
+      return Status::Ok();
+    }));
     if (stats) *stats = linker.stats();
     return std::make_pair(incidents, Seconds(start));
   };

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "events/codec.h"
+#include "events/log_verify.h"
 #include "projections/linker/linker.h"
 #include "tools/cli/common.h"
 
@@ -112,34 +113,23 @@ int Run(const EvaluateOptions& o) {
   });
   std::map<std::string, std::set<std::string>> cases_of;  // incident -> cases linked
   std::set<std::pair<std::string, std::string>> rejected;
-  ReaderOptions ro;
-  auto ends = (*log)->EndOffsets();
-  if (!ends.ok()) return Fail("evaluate-links", ends.status());
-  ro.stop_at = *ends;
-  auto reader = (*log)->NewReader(ro);
-  if (!reader.ok()) return Fail("evaluate-links", reader.status());
   std::vector<Command> ignored;
   Progress progress("evaluate-links (events)", 0, true);
-  while (true) {
-    auto batch = (*reader)->Poll(20000, std::chrono::seconds(5));
-    if (!batch.ok()) {
-      if (batch.status().code() == StatusCode::kEndOfStream) break;
-      return Fail("evaluate-links", batch.status());
-    }
-    for (const auto& r : *batch) {
-      auto e = DecodeEvent(r.bytes);
-      if (!e.ok()) continue;
-      ignored.clear();
-      linker.Observe(**e, &ignored);
-      const std::string id = (*e)->incident_id()->str();
-      if ((*e)->payload_type() == fb::Payload::CaseLinked) {
-        cases_of[id].insert((*e)->payload_as_CaseLinked()->case_id()->str());
-      } else if ((*e)->payload_type() == fb::Payload::CaseLinkRejected) {
-        rejected.emplace(id, (*e)->payload_as_CaseLinkRejected()->case_id()->str());
-      }
+  Status read = ForEachRecord(**log, "", [&](LogRecord& r) -> Status {
+    auto e = DecodeEvent(r.bytes);
+    if (!e.ok()) return Status::Ok();  // replay --verify names it
+    ignored.clear();
+    linker.Observe(**e, &ignored);
+    const std::string id = (*e)->incident_id()->str();
+    if ((*e)->payload_type() == fb::Payload::CaseLinked) {
+      cases_of[id].insert((*e)->payload_as_CaseLinked()->case_id()->str());
+    } else if ((*e)->payload_type() == fb::Payload::CaseLinkRejected) {
+      rejected.emplace(id, (*e)->payload_as_CaseLinkRejected()->case_id()->str());
     }
     progress.Update(linker.stats().events);
-  }
+    return Status::Ok();
+  });
+  if (!read.ok()) return Fail("evaluate-links", read);
   progress.Finish();
 
   // Predicted clusters: cases that meet in an incident are one.

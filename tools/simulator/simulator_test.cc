@@ -6,6 +6,7 @@
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
+#include "events/log_verify.h"
 #include "events/vocabulary.h"
 #include "projections/runner.h"
 #include "services/command_handler.h"
@@ -63,15 +64,11 @@ Truth SimulateInto(EventLog* log, const SimulateOptions& o) {
 }
 
 std::string LogBytes(EventLog& log) {
-  ReaderOptions ro;
-  ro.stop_at = log.EndOffsets().value();
-  auto reader = log.NewReader(ro).value();
   std::string all;
-  while (true) {
-    auto batch = reader->Poll(10000, std::chrono::seconds(5));
-    if (!batch.ok()) break;
-    for (const auto& r : *batch) all += r.bytes;
-  }
+  EXPECT_TRUE(ForEachRecord(log, "", [&](LogRecord& r) {
+                all += r.bytes;
+                return Status::Ok();
+              }).ok());
   return all;
 }
 
