@@ -27,7 +27,7 @@ import json
 import math
 import sys
 
-VERSION = "nb-1"
+VERSION = "nb-2"
 # The factors in the order blotter's linker computes them, with their bins:
 # bin i holds values below edges[i]; the last bin the rest.
 FACTORS = [
@@ -35,7 +35,7 @@ FACTORS = [
     ("days_apart", [1, 3, 7, 14, 21, 30]),            # days between the windows
     ("time_of_day", [1, 2, 3, 5, 8]),                 # hours, on the 24-hour circle
     ("day_of_week", [1, 2, 3]),                       # days, on the 7-day circle
-    ("mo_tags", [0.01, 0.2, 0.4, 0.6, 0.8]),          # Jaccard
+    ("mo_tags", [1, 2, 3, 4]),                         # tags in common
     ("entities", [1, 2]),                             # 0 none, 1 description, 2 plate/phone
     ("description", [0.05, 0.1, 0.2, 0.3, 0.45, 0.6]),  # Jaccard of character bigrams
 ]

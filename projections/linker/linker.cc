@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 namespace blotter::projections::linker {
 namespace {
@@ -16,6 +17,11 @@ std::string PairKey(std::string_view incident, std::string_view case_id) {
 }
 
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+// A pattern is what at least kPatternShare of an incident's matches say, once
+// it has kPatternMatches of them.
+constexpr size_t kPatternMatches = 6;
+constexpr double kPatternShare = 0.9;
 
 }  // namespace
 
@@ -167,9 +173,43 @@ void Linker::Classified(const fb::Event& e, std::vector<Command>* out) {
       }
     }
   }
+  KeepToPattern(p, &matches);
   Decide(p, std::move(matches), out);
   const int64_t key = CellKey(p.subtype, p.lat, p.lon);
   cells_[key].push_back(std::move(p));
+}
+
+void Linker::KeepToPattern(const Profile& p, std::vector<Match>* matches) {
+  const size_t n = matches->size();
+  if (n < kPatternMatches) return;
+  std::unordered_map<uint32_t, size_t> holders;
+  for (const Match& m : *matches) {
+    for (uint32_t b : m.profile->bigrams) ++holders[b];
+  }
+  // Whether `bigrams` hold more than half of what at least kPatternShare of
+  // the matches say: all of them for the incident, the others for a match
+  // (one look-alike among the matches must not thin out the pattern).
+  auto fits = [&](const std::vector<uint32_t>& bigrams, bool is_match) {
+    const size_t others = is_match ? n - 1 : n;
+    const auto need = static_cast<size_t>(std::ceil(kPatternShare * static_cast<double>(others)));
+    size_t pattern = 0, present = 0;
+    for (const auto& [bigram, count] : holders) {
+      const bool has = std::binary_search(bigrams.begin(), bigrams.end(), bigram);
+      if (count - (is_match && has ? 1 : 0) < need) continue;
+      ++pattern;
+      present += has;
+    }
+    return 2 * present > pattern;
+  };
+  auto shares_entity = [](const Match& m) { return m.evidence.value[kEntities] >= 1; };
+  if (!fits(p.bigrams, false) && std::none_of(matches->begin(), matches->end(), shares_entity)) {
+    matches->clear();
+  } else {
+    std::erase_if(*matches, [&](const Match& m) {
+      return !shares_entity(m) && !fits(m.profile->bigrams, true);
+    });
+  }
+  stats_.kept_out += n - matches->size();
 }
 
 void Linker::Decide(const Profile& p, std::vector<Match> matches, std::vector<Command>* out) {

@@ -40,6 +40,7 @@ struct LinkerStats {
   uint64_t classified = 0;  // incidents classified with a subtype the model links
   uint64_t pairs = 0;       // candidate pairs scored
   uint64_t proposed = 0;    // link commands decided
+  uint64_t kept_out = 0;    // matches above the threshold set aside: not the pattern's words
 };
 
 class Linker {
@@ -87,6 +88,14 @@ class Linker {
 
   void Classified(const fb::Event& e, std::vector<Command>* out);
   void Decide(const Profile& p, std::vector<Match> matches, std::vector<Command>* out);
+  // A pair can look alike by chance; a series' own words are harder to match
+  // by chance. When an incident matches kPatternMatches or more earlier
+  // incidents, the character bigrams nearly all of those share (what every
+  // report of the series says: "货车", "柴油") are their pattern, and the
+  // incident and each match must hold at least half of it, unless they share
+  // an entity. Sets aside those that do not; all of them when the incident
+  // itself does not fit.
+  void KeepToPattern(const Profile& p, std::vector<Match>* matches);
   // A CaseLinked in the log; when it makes two cases meet in one incident,
   // the younger one's members are linked into the older (merge commands).
   void Linked(const fb::Event& e, std::vector<Command>* out);

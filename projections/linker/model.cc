@@ -79,9 +79,10 @@ std::vector<uint32_t> Bigrams(std::string_view text) {
   const auto cps = CodePoints(text);
   std::vector<uint32_t> out;
   for (size_t i = 0; i + 1 < cps.size(); ++i) {
-    // Punctuation and spaces carry no resemblance.
+    // Punctuation, spaces and digits (amounts, house numbers) carry no
+    // resemblance.
     auto skip = [](uint32_t c) {
-      return c < 0x30 || (c >= 0x3000 && c <= 0x303f) || (c >= 0xff00 && c <= 0xff0f);
+      return c <= 0x39 || (c >= 0x3000 && c <= 0x303f) || (c >= 0xff00 && c <= 0xff19);
     };
     if (skip(cps[i]) || skip(cps[i + 1])) continue;
     out.push_back(cps[i] * 0x9e3779b1u ^ (cps[i + 1] + 0x7f4a7c15u));
@@ -112,9 +113,9 @@ Evidence Compare(const Profile& a, const Profile& b) {
   const int dd =
       std::abs(DayOfWeek(a.from + (a.to - a.from) / 2) - DayOfWeek(b.from + (b.to - b.from) / 2));
   e.value[kDayOfWeek] = std::min(dd, 7 - dd);
-  e.value[kModus] = Jaccard(a.mo_tags, b.mo_tags);
   std::set_intersection(a.mo_tags.begin(), a.mo_tags.end(), b.mo_tags.begin(), b.mo_tags.end(),
                         std::back_inserter(e.shared_mo_tags));
+  e.value[kModus] = static_cast<double>(e.shared_mo_tags.size());
   for (const auto& [ka, va] : a.entities) {
     for (const auto& [kb, vb] : b.entities) {
       if (ka != kb || va != vb) continue;

@@ -43,7 +43,7 @@ enum Factor : int {
   kDaysApart,    // days between the windows (0 if they overlap)
   kTimeOfDay,    // hours between the windows' middles, on a 24-hour circle
   kDayOfWeek,    // days between weekdays, on a 7-day circle
-  kModus,        // Jaccard of the MO tags
+  kModus,        // MO tags in common (a count: one tag of one in common is weak evidence)
   kEntities,     // 0 none shared, 1 a vehicle or person description, 2 a plate or phone
   kDescription,  // Jaccard of the descriptions' character bigrams
   kFactorCount

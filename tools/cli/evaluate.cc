@@ -107,6 +107,7 @@ int Run(const EvaluateOptions& o) {
                 {"earlier", earlier.incident_id},
                 {"subtype", std::string(Name(later.subtype))},
                 {"same_series", s},
+                {"shared_mo", ev.shared_mo_tags.size()},
                 {"values", std::vector<double>(ev.value.begin(), ev.value.end())}};
       pairs_out << j.dump() << "\n";
     }

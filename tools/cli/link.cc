@@ -119,10 +119,11 @@ int RunLinker(const LinkOptions& o) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto& s = linker.stats();
   fmt::print(stderr,
-             "link: {} events, {} linkable incidents ({:.0f}/s), {} pairs scored; {} links "
-             "appended, {} already in the log, {} refused by the log; {} undecodable; model {}\n",
-             s.events, s.classified, s.classified / std::max(1e-9, secs), s.pairs, appended,
-             repeated, refused, undecodable, linker.model().version());
+             "link: {} events, {} linkable incidents ({:.0f}/s), {} pairs scored, {} matches "
+             "set aside (not the pattern's words); {} links appended, {} already in the log, {} "
+             "refused by the log; {} undecodable; model {}\n",
+             s.events, s.classified, s.classified / std::max(1e-9, secs), s.pairs, s.kept_out,
+             appended, repeated, refused, undecodable, linker.model().version());
   return 0;
 }
 

@@ -236,17 +236,21 @@ Json CaseJson(const CaseView& c) {
   return j;
 }
 
-// The reasons of one link in plain words.
+// The reasons of one link in plain words: the factors that spoke for it (and
+// the merge note), then those that clearly spoke against it.
 std::string Because(const Json& link) {
-  std::string out;
+  std::string out, against;
   for (const auto& f : link.value("factors", Json::array())) {
     const std::string name = f.value("name", "");
     const std::string detail = f.value("detail", "");
-    // The factors that spoke for the link, and the merge note.
-    if (name != "merge" && f.value("weight", 0.0) <= 0) continue;
-    out += (out.empty() ? "" : ", ") + detail;
+    const double weight = f.value("weight", 0.0);
+    if (name == "merge" || weight > 0) {
+      out += (out.empty() ? "" : ", ") + detail;
+    } else if (weight < -0.25) {
+      against += (against.empty() ? "" : ", ") + detail;
+    }
   }
-  return out;
+  return against.empty() ? out : fmt::format("{}; against: {}", out, against);
 }
 
 void PrintCase(const CaseView& c) {
