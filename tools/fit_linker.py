@@ -27,7 +27,7 @@ import json
 import math
 import sys
 
-VERSION = "nb-2"
+VERSION = "nb-3"
 # The factors in the order blotter's linker computes them, with their bins:
 # bin i holds values below edges[i]; the last bin the rest.
 FACTORS = [

@@ -162,7 +162,7 @@ void Linker::Classified(const fb::Event& e, std::vector<Command>* out) {
           (static_cast<int64_t>(p.subtype) << 40) | ((y0 + dy + 4096) << 20) | (x0 + dx + 4096);
       auto cell = cells_.find(key);
       if (cell == cells_.end()) continue;
-      for (const Profile& c : cell->second) {
+      for (Profile& c : cell->second) {
         if (std::max(p.from, c.from) - std::min(p.to, c.to) > window) continue;
         if (DistanceKm(p.lat, p.lon, c.lat, c.lon) > model_.radius_km()) continue;
         ++stats_.pairs;
@@ -179,37 +179,58 @@ void Linker::Classified(const fb::Event& e, std::vector<Command>* out) {
   cells_[key].push_back(std::move(p));
 }
 
-void Linker::KeepToPattern(const Profile& p, std::vector<Match>* matches) {
+void Linker::KeepToPattern(Profile& p, std::vector<Match>* matches) {
   const size_t n = matches->size();
-  if (n < kPatternMatches) return;
-  std::unordered_map<uint32_t, size_t> holders;
-  for (const Match& m : *matches) {
-    for (uint32_t b : m.profile->bigrams) ++holders[b];
-  }
-  // Whether `bigrams` hold more than half of what at least kPatternShare of
-  // the matches say: all of them for the incident, the others for a match
-  // (one look-alike among the matches must not thin out the pattern).
-  auto fits = [&](const std::vector<uint32_t>& bigrams, bool is_match) {
-    const size_t others = is_match ? n - 1 : n;
-    const auto need = static_cast<size_t>(std::ceil(kPatternShare * static_cast<double>(others)));
-    size_t pattern = 0, present = 0;
-    for (const auto& [bigram, count] : holders) {
-      const bool has = std::binary_search(bigrams.begin(), bigrams.end(), bigram);
-      if (count - (is_match && has ? 1 : 0) < need) continue;
-      ++pattern;
-      present += has;
-    }
-    return 2 * present > pattern;
-  };
   auto shares_entity = [](const Match& m) { return m.evidence.value[kEntities] >= 1; };
-  if (!fits(p.bigrams, false) && std::none_of(matches->begin(), matches->end(), shares_entity)) {
-    matches->clear();
-  } else {
-    std::erase_if(*matches, [&](const Match& m) {
-      return !shares_entity(m) && !fits(m.profile->bigrams, true);
-    });
+  // More than half of `pattern` in `bigrams`.
+  auto holds = [](const std::vector<uint32_t>& pattern, const std::vector<uint32_t>& bigrams) {
+    size_t present = 0;
+    for (uint32_t b : pattern) present += std::binary_search(bigrams.begin(), bigrams.end(), b);
+    return 2 * present > pattern.size();
+  };
+  if (n >= kPatternMatches) {
+    std::unordered_map<uint32_t, size_t> holders;
+    for (const Match& m : *matches) {
+      for (uint32_t b : m.profile->bigrams) ++holders[b];
+    }
+    auto need = [](size_t of) {
+      return static_cast<size_t>(std::ceil(kPatternShare * static_cast<double>(of)));
+    };
+    for (const auto& [bigram, count] : holders) {
+      if (count >= need(n)) p.pattern.push_back(bigram);
+    }
+    std::sort(p.pattern.begin(), p.pattern.end());
+    // A match is measured against what the others say: one look-alike among
+    // the matches must not thin out the pattern.
+    auto match_fits = [&](const Match& m) {
+      size_t pattern = 0, present = 0;
+      for (const auto& [bigram, count] : holders) {
+        const bool has =
+            std::binary_search(m.profile->bigrams.begin(), m.profile->bigrams.end(), bigram);
+        if (count - (has ? 1 : 0) < need(n - 1)) continue;
+        ++pattern;
+        present += has;
+      }
+      return 2 * present > pattern;
+    };
+    if (!holds(p.pattern, p.bigrams) &&
+        std::none_of(matches->begin(), matches->end(), shares_entity)) {
+      matches->clear();
+    } else {
+      std::erase_if(*matches, [&](const Match& m) { return !shares_entity(m) && !match_fits(m); });
+    }
   }
+  // And a match that keeps a group's words is joined only in those words.
+  std::erase_if(*matches, [&](const Match& m) {
+    return !shares_entity(m) && !m.profile->pattern.empty() &&
+           !holds(m.profile->pattern, p.bigrams);
+  });
   stats_.kept_out += n - matches->size();
+  if (!p.pattern.empty()) {
+    for (Match& m : *matches) {
+      if (m.profile->pattern.empty()) m.profile->pattern = p.pattern;
+    }
+  }
 }
 
 void Linker::Decide(const Profile& p, std::vector<Match> matches, std::vector<Command>* out) {

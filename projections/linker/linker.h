@@ -77,7 +77,7 @@ class Linker {
     std::vector<uint32_t> bigrams;
   };
   struct Match {
-    const Profile* profile;
+    Profile* profile;  // in cells_
     Evidence evidence;
     double score;
   };
@@ -91,11 +91,15 @@ class Linker {
   // A pair can look alike by chance; a series' own words are harder to match
   // by chance. When an incident matches kPatternMatches or more earlier
   // incidents, the character bigrams nearly all of those share (what every
-  // report of the series says: "货车", "柴油") are their pattern, and the
-  // incident and each match must hold at least half of it, unless they share
-  // an entity. Sets aside those that do not; all of them when the incident
-  // itself does not fit.
-  void KeepToPattern(const Profile& p, std::vector<Match>* matches);
+  // report of the series says: "货车", "柴油") are their pattern, kept with the
+  // incident; the incident and each match must hold more than half of it, and
+  // the incident more than half of the pattern each match keeps from its own
+  // classification (or was given by a later incident's group it fitted),
+  // unless they share an entity. Sets aside the matches that fail; all of
+  // them when the incident itself does not fit its matches. The matches that
+  // stay and have no pattern yet are given this one: the group's words travel
+  // to its early members, which had too few matches for a pattern of their own.
+  void KeepToPattern(Profile& p, std::vector<Match>* matches);
   // A CaseLinked in the log; when it makes two cases meet in one incident,
   // the younger one's members are linked into the older (merge commands).
   void Linked(const fb::Event& e, std::vector<Command>* out);

@@ -213,6 +213,24 @@ TEST_F(LinkerTest, AnIncidentThatMatchesASeriesButNotItsWordsStaysOut) {
   EXPECT_GE(linker.stats().kept_out, 2u);
 }
 
+TEST_F(LinkerTest, AMatchKeepsItsGroupsWords) {
+  const std::vector<std::string> mo = {"diesel", "night", "parked_lorry"};
+  std::vector<std::string> series;
+  for (int i = 0; i < 7; ++i) series.push_back(Theft(i + 1, 33.46 + 0.002 * i, 114.87, i, mo));
+  // 15 km north, it matches all seven and keeps their words.
+  const auto north = Theft(8, 33.595, 114.87, 7, mo);
+  // 3 km further north it matches `north` alone (the seven are too far): one
+  // match, too few for a pattern of its own, but `north` kept its group's.
+  const auto excavator = Theft(9, 33.625, 114.87, 8, mo, "工地挖掘机柴油被盗约520升");
+  Linker linker(TestModel());
+  RunLinker(&linker);
+  const std::string k = linker.CaseOf(series[0]);
+  ASSERT_NE(k, "");
+  EXPECT_EQ(linker.CaseOf(north), k);
+  EXPECT_EQ(linker.CaseOf(excavator), "");
+  EXPECT_GE(linker.stats().kept_out, 1u);
+}
+
 TEST_F(LinkerTest, TwoCasesMergeIntoTheOlderAndRejectionsStand) {
   const std::vector<std::string> mo = {"diesel", "night", "parked_lorry"};
   // Two groups 25 km apart, then one incident between them.

@@ -33,6 +33,9 @@ struct Profile {
   std::vector<std::string> mo_tags;  // sorted, unique
   std::vector<std::pair<fb::EntityKind, std::string>> entities;
   std::vector<uint32_t> bigrams;  // of the description's characters, sorted, unique
+  // The bigrams nearly all of its matches shared when it was classified (the
+  // words of the group it joined), sorted; empty with too few matches.
+  std::vector<uint32_t> pattern;
 };
 
 // The description's character bigrams (UTF-8 decoded), hashed, sorted, unique.
