@@ -2,9 +2,7 @@
 
 #include <fmt/format.h>
 #include <poll.h>
-#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -25,6 +23,7 @@
 #include "events/group_commit.h"
 #include "events/hash_chain.h"
 #include "events/head_tracker.h"
+#include "events/table_options.h"
 
 namespace blotter {
 namespace {
@@ -482,21 +481,8 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   db_options.bytes_per_sync = 1 << 20;
   // Index and filter blocks live in one bounded cache, so memory does not
   // grow with the log's length.
-  rocksdb::BlockBasedTableOptions plain;
-  plain.block_cache = rocksdb::NewLRUCache(64 << 20);
-  plain.cache_index_and_filter_blocks = true;
-  plain.cache_index_and_filter_blocks_with_high_priority = true;
-  plain.pin_l0_filter_and_index_blocks_in_cache = true;
-  // In 4 KiB partitions under a small pinned top level: one index or filter
-  // block per file (megabytes for the large files of universal compaction)
-  // does not stay in a cache shard of about that size, and lookups read it
-  // again from the file each time.
-  plain.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
-  plain.metadata_block_size = 4096;
-  plain.pin_top_level_index_and_filter = true;
-  rocksdb::BlockBasedTableOptions bloom = plain;
-  bloom.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  bloom.partition_filters = true;
+  const rocksdb::BlockBasedTableOptions plain = BoundedTableOptions(64 << 20);
+  const rocksdb::BlockBasedTableOptions bloom = WithBloomFilter(plain);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < kCfCount; ++i) {
     rocksdb::ColumnFamilyOptions o;

@@ -1,9 +1,7 @@
 #include "projections/store.h"
 
 #include <fmt/format.h>
-#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
@@ -13,6 +11,7 @@
 
 #include "events/codec.h"
 #include "events/hash_chain.h"
+#include "events/table_options.h"
 
 namespace blotter::projections {
 namespace {
@@ -108,21 +107,9 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
     db_options.atomic_flush = true;
     db_options.allow_concurrent_memtable_write = false;  // vector memtables
   }
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   // Index and filter blocks live in one bounded cache, so memory does not
   // grow with the views' size.
-  table.block_cache = rocksdb::NewLRUCache(64 << 20);
-  table.cache_index_and_filter_blocks = true;
-  table.cache_index_and_filter_blocks_with_high_priority = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = true;
-  // In 4 KiB partitions under a small pinned top level: a whole file's filter
-  // in one block (a megabyte for a large file) does not stay in a cache shard
-  // of about that size, and every lookup read it again from the file.
-  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
-  table.partition_filters = true;
-  table.metadata_block_size = 4096;
-  table.pin_top_level_index_and_filter = true;
+  const rocksdb::BlockBasedTableOptions table = WithBloomFilter(BoundedTableOptions(64 << 20));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
     rocksdb::ColumnFamilyOptions o;

@@ -1,0 +1,23 @@
+#pragma once
+
+// RocksDB table options shared by the embedded log and the projections' view
+// store, so both bound their memory the same way.
+
+#include <rocksdb/table.h>
+
+#include <cstddef>
+
+namespace blotter {
+
+// Block-based tables whose index and filter blocks live in one LRU cache of
+// `cache_bytes` (so memory does not grow with the data), in 4 KiB partitions
+// under a small pinned top level: a whole file's index or filter in one block
+// (megabytes for a large file) does not stay in a cache shard of about that
+// size, and every lookup would read it again from the file. No filter.
+rocksdb::BlockBasedTableOptions BoundedTableOptions(size_t cache_bytes);
+
+// The same options (and cache) with a bloom filter of 10 bits per key,
+// partitioned like the index.
+rocksdb::BlockBasedTableOptions WithBloomFilter(rocksdb::BlockBasedTableOptions options);
+
+}  // namespace blotter
