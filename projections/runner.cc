@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -288,8 +289,17 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
     for (auto& v : views_) v->Apply(change, &batch);
     ++stats->applied;
   }
-  for (const auto& [id, t] : states) {
-    if (t.now.version == t.before.version) continue;  // nothing applied
+  // In id order: each memtable insert then starts its search where the
+  // previous one ended, instead of from the top of the skip list.
+  std::vector<const std::pair<const std::string, Touched>*> changed;
+  changed.reserve(states.size());
+  for (const auto& entry : states) {
+    if (entry.second.now.version != entry.second.before.version) changed.push_back(&entry);
+  }
+  std::sort(changed.begin(), changed.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : changed) {
+    const auto& [id, t] = *entry;
     batch.Put(store_->cf(Cf::kIncidents), id, EncodeState(t.now));
     for (auto& v : views_) v->Finish(t.before, t.now, &batch);
   }
