@@ -191,7 +191,7 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
         // transaction markers): keep them too.
         std::vector<LogRecord> none;
         BLOTTER_RETURN_IF_ERROR(ApplyBatch(none, {}, polled.positions, &stats));
-        BLOTTER_RETURN_IF_ERROR(store_->Persist());
+        BLOTTER_RETURN_IF_ERROR(store_->FinishBulk());
         break;
       }
       if (batch.status().code() == StatusCode::kUnavailable && !options_.until_caught_up) continue;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "events/codec.h"
 #include "events/hash_chain.h"
@@ -37,6 +38,12 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsCorruption()) return Status::Corruption(fmt::format("{}: {}", what, s.ToString()));
   return Status::IOError(fmt::format("{}: {}", what, s.ToString()));
 }
+
+// The column families a catch-up only writes (the runner reads incident
+// states and its checkpoints, nothing else).
+bool IsWriteOnlyInBulk(Cf cf) { return cf != Cf::kIncidents && cf != Cf::kMeta; }
+
+constexpr int kLevel0CompactionTrigger = 8;
 
 void PutBE(std::string* out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -106,15 +113,28 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
     // the checkpoints and the view data they describe together.
     db_options.atomic_flush = true;
     db_options.allow_concurrent_memtable_write = false;  // vector memtables
+    // FinishBulk's compactions run side by side (one flush, two compactions).
+    db_options.max_background_jobs = 3;
   }
   // Index and filter blocks live in one bounded cache, so memory does not
   // grow with the views' size.
-  const rocksdb::BlockBasedTableOptions table = WithBloomFilter(BoundedTableOptions(64 << 20));
+  // One cache for all. Bloom filters only where something asks for a key
+  // (Get); history, indexes and stats are read by range, which they do not
+  // serve.
+  const rocksdb::BlockBasedTableOptions plain = BoundedTableOptions(64 << 20);
+  const rocksdb::BlockBasedTableOptions bloom = WithBloomFilter(plain);
+  // A catch-up's level-0 files of write-only column families pile up until
+  // FinishBulk: pinning their index blocks would grow memory with the log.
+  rocksdb::BlockBasedTableOptions unpinned = plain;
+  unpinned.pin_l0_filter_and_index_blocks_in_cache = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    const Cf c = static_cast<Cf>(i);
     rocksdb::ColumnFamilyOptions o;
     o.write_buffer_size = 32 << 20;
-    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    const bool point_lookups = c == Cf::kIncidents || c == Cf::kLinks || c == Cf::kMeta;
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(
+        point_lookups ? bloom : (bulk && IsWriteOnlyInBulk(c) ? unpinned : plain)));
     if (i == static_cast<int>(Cf::kStats)) o.merge_operator = std::make_shared<AddInt64>();
     if (i == static_cast<int>(Cf::kIncidents)) {
       // A rebuild mostly asks for incidents not there yet: answer "no" from a
@@ -123,12 +143,18 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
       o.memtable_prefix_bloom_size_ratio = 0.05;
     }
     if (i == static_cast<int>(Cf::kHistory)) o.compression = rocksdb::kLZ4Compression;
-    if (bulk && i != static_cast<int>(Cf::kIncidents) && i != static_cast<int>(Cf::kMeta)) {
+    // Levels sized from the bottom up: a store compacted once holds its data
+    // in the last level, not in an overfull first one that is rewritten again.
+    o.level_compaction_dynamic_level_bytes = true;
+    if (bulk && IsWriteOnlyInBulk(static_cast<Cf>(i))) {
       // Written, never read, during a catch-up: appending beats a skip list
       // insert on the runner's thread, and the sort moves to the flush thread.
       o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
       o.write_buffer_size = 128 << 20;
-      o.level0_file_num_compaction_trigger = 8;
+      // Compacted once, at the end (FinishBulk), instead of level by level
+      // all along: at scale 1.0 the levels' rewrites were most of the work.
+      o.disable_auto_compactions = true;
+      o.level0_file_num_compaction_trigger = kLevel0CompactionTrigger;
     }
     cfs.emplace_back(kCfNames[i], o);
   }
@@ -163,6 +189,44 @@ Status ViewStore::Persist() {
   rocksdb::FlushOptions fo;
   fo.allow_write_stall = true;
   return FromRocks(db_->Flush(fo, cfs_), "flush views");
+}
+
+Status ViewStore::FinishBulk() {
+  BLOTTER_RETURN_IF_ERROR(Persist());
+  if (!bulk()) return Status::Ok();
+  std::vector<Cf> owed;
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    const Cf c = static_cast<Cf>(i);
+    std::string files;
+    // No more level-0 files than a store that compacts as it goes keeps:
+    // nothing is owed.
+    if (IsWriteOnlyInBulk(c) &&
+        db_->GetProperty(cf(c), rocksdb::DB::Properties::kNumFilesAtLevelPrefix + std::string("0"),
+                         &files) &&
+        std::stoi(files) > kLevel0CompactionTrigger) {
+      owed.push_back(c);
+    }
+  }
+  // One compaction cannot be split here (every level-0 file spans all the
+  // keys), so the column families compact side by side, the largest alone.
+  auto compact = [this](Cf c) {
+    rocksdb::CompactRangeOptions co;
+    co.exclusive_manual_compaction = false;
+    return FromRocks(db_->CompactRange(co, cf(c), nullptr, nullptr),
+                     fmt::format("compact {}", CfName(c)));
+  };
+  Status history = Status::Ok();
+  std::thread largest;
+  if (std::erase(owed, Cf::kHistory) > 0) {
+    largest = std::thread([&] { history = compact(Cf::kHistory); });
+  }
+  Status rest = Status::Ok();
+  for (Cf c : owed) {
+    if (rest.ok()) rest = compact(c);
+  }
+  if (largest.joinable()) largest.join();
+  BLOTTER_RETURN_IF_ERROR(history);
+  return rest;
 }
 
 Result<std::map<int32_t, int64_t>> ViewStore::Checkpoints() const {

@@ -77,6 +77,10 @@ class ViewStore {
   // Makes everything written so far durable (kBulk: an atomic flush of every
   // column family; kWrite: nothing to do, the WAL has it).
   Status Persist();
+  // Ends a catch-up (kBulk): Persist(), then compacts the column families
+  // that were left uncompacted while it ran. Takes a while on a large store;
+  // queries opened beside it keep answering meanwhile.
+  Status FinishBulk();
   // Hex SHA-256 over every key and value of the column families, in order
   // (stats counters at zero count as absent).
   Result<std::string> Digest(const std::vector<Cf>& cfs) const;
