@@ -43,7 +43,9 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 // states and its checkpoints, nothing else).
 bool IsWriteOnlyInBulk(Cf cf) { return cf != Cf::kIncidents && cf != Cf::kMeta; }
 
-constexpr int kLevel0CompactionTrigger = 8;
+// Level-0 files a store that compacts as it goes may keep: a catch-up that
+// ends with no more owes no compaction.
+constexpr int kLevel0FilesOwedAbove = 8;
 
 void PutBE(std::string* out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -117,10 +119,9 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
     db_options.max_background_jobs = 3;
   }
   // Index and filter blocks live in one bounded cache, so memory does not
-  // grow with the views' size.
-  // One cache for all. Bloom filters only where something asks for a key
-  // (Get); history, indexes and stats are read by range, which they do not
-  // serve.
+  // grow with the views' size. Bloom filters only where something asks for a
+  // key (Get): history, indexes and stats are read by range, which they do
+  // not serve.
   const rocksdb::BlockBasedTableOptions plain = BoundedTableOptions(64 << 20);
   const rocksdb::BlockBasedTableOptions bloom = WithBloomFilter(plain);
   // A catch-up's level-0 files of write-only column families pile up until
@@ -135,18 +136,18 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
     const bool point_lookups = c == Cf::kIncidents || c == Cf::kLinks || c == Cf::kMeta;
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(
         point_lookups ? bloom : (bulk && IsWriteOnlyInBulk(c) ? unpinned : plain)));
-    if (i == static_cast<int>(Cf::kStats)) o.merge_operator = std::make_shared<AddInt64>();
-    if (i == static_cast<int>(Cf::kIncidents)) {
+    if (c == Cf::kStats) o.merge_operator = std::make_shared<AddInt64>();
+    if (c == Cf::kIncidents) {
       // A rebuild mostly asks for incidents not there yet: answer "no" from a
       // bloom filter, memtable included.
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.05;
     }
-    if (i == static_cast<int>(Cf::kHistory)) o.compression = rocksdb::kLZ4Compression;
+    if (c == Cf::kHistory) o.compression = rocksdb::kLZ4Compression;
     // Levels sized from the bottom up: a store compacted once holds its data
     // in the last level, not in an overfull first one that is rewritten again.
     o.level_compaction_dynamic_level_bytes = true;
-    if (bulk && IsWriteOnlyInBulk(static_cast<Cf>(i))) {
+    if (bulk && IsWriteOnlyInBulk(c)) {
       // Written, never read, during a catch-up: appending beats a skip list
       // insert on the runner's thread, and the sort moves to the flush thread.
       o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
@@ -154,7 +155,6 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
       // Compacted once, at the end (FinishBulk), instead of level by level
       // all along: at scale 1.0 the levels' rewrites were most of the work.
       o.disable_auto_compactions = true;
-      o.level0_file_num_compaction_trigger = kLevel0CompactionTrigger;
     }
     cfs.emplace_back(kCfNames[i], o);
   }
@@ -198,12 +198,10 @@ Status ViewStore::FinishBulk() {
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
     const Cf c = static_cast<Cf>(i);
     std::string files;
-    // No more level-0 files than a store that compacts as it goes keeps:
-    // nothing is owed.
     if (IsWriteOnlyInBulk(c) &&
         db_->GetProperty(cf(c), rocksdb::DB::Properties::kNumFilesAtLevelPrefix + std::string("0"),
                          &files) &&
-        std::stoi(files) > kLevel0CompactionTrigger) {
+        std::stoi(files) > kLevel0FilesOwedAbove) {
       owed.push_back(c);
     }
   }

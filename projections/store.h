@@ -51,11 +51,11 @@ class ViewStore {
     // The runner's normal mode: every batch goes through the WAL.
     kWrite,
     // Catch-up mode for a store far behind the log (a rebuild): no WAL,
-    // write-only column families in memtables that append and sort at flush,
-    // and atomic flushes of all column families. What survives a crash is
-    // still exactly some checkpoint; progress becomes durable at each flush
-    // (Persist(), and whenever a memtable fills). Queries opened beside it see
-    // the last flush.
+    // write-only column families in memtables that append and sort at flush
+    // and left uncompacted until FinishBulk(), and atomic flushes of all
+    // column families. What survives a crash is still exactly some
+    // checkpoint; progress becomes durable at each flush (Persist(), and
+    // whenever a memtable fills). Queries opened beside it see the last flush.
     kBulk,
     // A query's view beside a writer (a RocksDB secondary instance).
     kRead,
