@@ -113,6 +113,31 @@ TEST(EmbeddedLogTest, ClosedLogWakesReadersAndRefusesAppends) {
 // acknowledged batch number through a pipe; the parent kills it with SIGKILL
 // at a random moment. After reopening, every acknowledged batch is there in
 // full and no batch is there in part.
+// Heads beyond the in-memory cache (emptied when full) are read back from the
+// incidents index: the sequence and chain checks hold for them as well.
+TEST(EmbeddedLogTest, HeadsBeyondTheCacheAreCheckedFromTheIndex) {
+  ScratchDir scratch;
+  EmbeddedLogOptions o;
+  o.head_cache_entries = 2;
+  auto log = EmbeddedLog::Open(scratch.Sub("log"), o);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  std::vector<std::vector<EncodedEvent>> chains;
+  for (int i = 0; i < 10; ++i) {
+    chains.push_back(SealedChain(fmt::format("inc-{}", i), 2));
+    ASSERT_TRUE((*log)->Append(chains.back()).ok());
+  }
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = fmt::format("inc-{}", i);
+    const std::string first(chains[i][0].hash()), second(chains[i][1].hash());
+    EXPECT_EQ((*log)->Append(SealedChain(id, 1, 2, first)).status().code(), StatusCode::kConflict)
+        << id << ": a repeat of event 2";
+    EXPECT_EQ((*log)->Append(SealedChain(id, 1, 3, std::string(32, 'z'))).status().code(),
+              StatusCode::kConflict)
+        << id << ": an event 3 that does not chain";
+    EXPECT_TRUE((*log)->Append(SealedChain(id, 1, 3, second)).ok()) << id;
+  }
+}
+
 TEST(EmbeddedLogTest, KillNineLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) {
   constexpr int kBatch = 10;
   std::mt19937 rng(20211117);
