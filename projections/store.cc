@@ -181,6 +181,9 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
   if (!s.ok()) return FromRocks(s, fmt::format("open views {}", dir));
   if (raw) store->db_.reset(raw);
   store->access_ = access;
+  // A catch-up stopped before its end (FinishBulk) leaves its level-0 pile:
+  // compact it now rather than stall the first live writes behind it.
+  if (access == Access::kWrite) BLOTTER_RETURN_IF_ERROR(store->CompactOwed());
   return store;
 }
 
@@ -194,6 +197,10 @@ Status ViewStore::Persist() {
 Status ViewStore::FinishBulk() {
   BLOTTER_RETURN_IF_ERROR(Persist());
   if (!bulk()) return Status::Ok();
+  return CompactOwed();
+}
+
+Status ViewStore::CompactOwed() {
   std::vector<Cf> owed;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
     const Cf c = static_cast<Cf>(i);

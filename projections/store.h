@@ -60,7 +60,9 @@ class ViewStore {
     // A query's view beside a writer (a RocksDB secondary instance).
     kRead,
   };
-  // Opens the store in `dir`, creating it unless `access` is kRead.
+  // Opens the store in `dir`, creating it unless `access` is kRead. kWrite
+  // first compacts what a catch-up stopped before FinishBulk() left behind
+  // (which can take a while on a large store).
   static Result<std::unique_ptr<ViewStore>> Open(const std::string& dir,
                                                  Access access = Access::kWrite);
   ~ViewStore();
@@ -91,6 +93,9 @@ class ViewStore {
 
  private:
   ViewStore() = default;
+  // Compacts each column family a catch-up leaves uncompacted that has more
+  // level-0 files than a store compacting as it goes would keep.
+  Status CompactOwed();
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string secondary_dir_;
