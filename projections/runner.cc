@@ -232,8 +232,8 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
   auto load = [&](std::string_view id) -> Result<IncidentState*> {
     if (auto it = states.find(id); it != states.end()) return &it->second.now;
     std::string v;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents),
-                                rocksdb::Slice(id.data(), id.size()), &v);
+    rocksdb::Status s =
+        db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents), IncidentKey(id), &v);
     IncidentState state;
     if (s.ok()) {
       BLOTTER_ASSIGN_OR_RETURN(state, DecodeState(v));
@@ -289,18 +289,18 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
     for (auto& v : views_) v->Apply(change, &batch);
     ++stats->applied;
   }
-  // In id order: each memtable insert then starts its search where the
+  // In key order: each memtable insert then starts its search where the
   // previous one ended, instead of from the top of the skip list.
-  std::vector<const std::pair<const std::string, Touched>*> changed;
+  std::vector<std::pair<std::string, const Touched*>> changed;
   changed.reserve(states.size());
-  for (const auto& entry : states) {
-    if (entry.second.now.version != entry.second.before.version) changed.push_back(&entry);
+  for (const auto& [id, t] : states) {
+    if (t.now.version != t.before.version) changed.emplace_back(IncidentKey(id), &t);
   }
   std::sort(changed.begin(), changed.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* entry : changed) {
-    const auto& [id, t] = *entry;
-    batch.Put(store_->cf(Cf::kIncidents), id, EncodeState(t.now));
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [key, touched] : changed) {
+    const Touched& t = *touched;
+    batch.Put(store_->cf(Cf::kIncidents), key, EncodeState(t.now));
     for (auto& v : views_) v->Finish(t.before, t.now, &batch);
   }
   for (auto& v : views_) v->Flush(&batch);

@@ -103,6 +103,46 @@ Result<RunStats> Project(EventLog* log, const std::string& dir, size_t batch = 2
   return runner.Run();
 }
 
+TEST(IncidentKeyTest, SortsDerivedIdsByDayAndGivesTheIdBack) {
+  struct Case {
+    std::string id;
+    std::string key;
+  };
+  const std::vector<Case> cases = {
+      {"411681-20211015-0000002a", std::string("\x01") + "20211015411681" + "0000002a"},
+      {"341221-20211101-000001", std::string("\x01") + "20211101341221" + "000001"},
+      {"411681-000000", std::string(1, '\0') + "411681-000000"},
+      {"41168a-20211015-1", std::string(1, '\0') + "41168a-20211015-1"},
+      {"411681-2021101x-1", std::string(1, '\0') + "411681-2021101x-1"},
+      {"411681-20211015-", std::string(1, '\0') + "411681-20211015-"},
+      {"", std::string(1, '\0')},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(IncidentKey(c.id), c.key) << c.id;
+    EXPECT_EQ(IncidentIdOf(IncidentKey(c.id)), c.id);
+  }
+  // A later day sorts after every division of an earlier one.
+  EXPECT_LT(IncidentKey("999999-20211015-1"), IncidentKey("100000-20211016-1"));
+}
+
+// A store of another layout is refused with what to do, not misread.
+TEST(ViewStoreTest, RefusesAStoreOfAnotherFormat) {
+  ScratchDir dir;
+  {
+    auto store = ViewStore::Open(dir.Sub("views")).value();
+    ASSERT_TRUE(store->db()
+                    ->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format",
+                          EncodeCounter(ViewStore::kFormat - 1))
+                    .ok());
+  }
+  for (auto access : {ViewStore::Access::kWrite, ViewStore::Access::kRead}) {
+    auto again = ViewStore::Open(dir.Sub("views"), access);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(again.status().message().find("--rebuild"), std::string::npos);
+  }
+}
+
 TEST(StateCodecTest, RoundTripsAState) {
   IncidentState s;
   s.incident_id = "411681-000001";
@@ -152,7 +192,9 @@ TEST(RunnerTest, ViewsMatchTheLog) {
         "{}-{:06}",
         std::vector<std::string>{"411681", "411625", "341221", "410102", "411302"}[i % 5], i);
     std::string v;
-    ASSERT_TRUE(store->db()->Get(rocksdb::ReadOptions(), store->cf(Cf::kIncidents), id, &v).ok())
+    ASSERT_TRUE(store->db()
+                    ->Get(rocksdb::ReadOptions(), store->cf(Cf::kIncidents), IncidentKey(id), &v)
+                    .ok())
         << id;
     IncidentState folded;
     for (const auto& r : log->ReadIncident(id).value())
@@ -321,7 +363,8 @@ TEST(RunnerTest, PoisonGoesToDeadLetters) {
     auto views = ViewStore::Open(dir.Sub("before"), ViewStore::Access::kRead).value();
     std::string v;
     ASSERT_TRUE(views->db()
-                    ->Get(rocksdb::ReadOptions(), views->cf(Cf::kIncidents), "411681-000000", &v)
+                    ->Get(rocksdb::ReadOptions(), views->cf(Cf::kIncidents),
+                          IncidentKey("411681-000000"), &v)
                     .ok());
     const IncidentState head = DecodeState(v).value();
     fb::EventT e;

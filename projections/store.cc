@@ -7,6 +7,7 @@
 #include <rocksdb/table.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -67,6 +68,34 @@ int64_t DecodeCounter(std::string_view b) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b[i]);
   return static_cast<int64_t>(v);
+}
+
+std::string IncidentKey(std::string_view id) {
+  auto digits = [&](size_t at, size_t n) {
+    return std::all_of(id.begin() + at, id.begin() + at + n,
+                       [](char c) { return c >= '0' && c <= '9'; });
+  };
+  std::string key;
+  if (id.size() > 16 && id[6] == '-' && id[15] == '-' && digits(0, 6) && digits(7, 8)) {
+    key.reserve(id.size() - 1);
+    key.push_back('\x01');
+    key.append(id.substr(7, 8));
+    key.append(id.substr(0, 6));
+    key.append(id.substr(16));
+  } else {
+    key.reserve(id.size() + 1);
+    key.push_back('\x00');
+    key.append(id);
+  }
+  return key;
+}
+
+std::string IncidentIdOf(std::string_view key) {
+  if (key.size() > 15 && key[0] == '\x01') {
+    return fmt::format("{}-{}-{}", key.substr(9, 6), key.substr(1, 8), key.substr(15));
+  }
+  if (!key.empty() && key[0] == '\x00') return std::string(key.substr(1));
+  return "";
 }
 
 std::string ViewStore::CheckpointKey(int32_t partition) {
@@ -181,10 +210,30 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
   if (!s.ok()) return FromRocks(s, fmt::format("open views {}", dir));
   if (raw) store->db_.reset(raw);
   store->access_ = access;
+  BLOTTER_RETURN_IF_ERROR(store->CheckFormat(dir));
   // A catch-up stopped before its end (FinishBulk) leaves its level-0 pile:
   // compact it now rather than stall the first live writes behind it.
   if (access == Access::kWrite) BLOTTER_RETURN_IF_ERROR(store->CompactOwed());
   return store;
+}
+
+Status ViewStore::CheckFormat(const std::string& dir) {
+  constexpr char kFormatKey[] = "format";
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), kFormatKey, &v);
+  if (s.ok() && DecodeCounter(v) == kFormat) return Status::Ok();
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read views format");
+  BLOTTER_ASSIGN_OR_RETURN(auto checkpoints, Checkpoints());
+  if (s.ok() || !checkpoints.empty()) {
+    return Status::FailedPrecondition(fmt::format(
+        "views in {} were built by another version of blotter (format {}, this one reads {}): "
+        "rebuild them with blotter project --rebuild",
+        dir, s.ok() ? DecodeCounter(v) : 1, kFormat));
+  }
+  if (access_ == Access::kRead) return Status::Ok();  // nothing built yet
+  return FromRocks(
+      db_->Put(rocksdb::WriteOptions(), cf(Cf::kMeta), kFormatKey, EncodeCounter(kFormat)),
+      "write views format");
 }
 
 Status ViewStore::Persist() {

@@ -6,10 +6,11 @@
 // store is exactly as it was at some checkpoint.
 //
 // Column families:
-//   default         checkpoint/<partition u32 BE> -> next offset; counters
-//   incidents       incident id -> state record (state_codec.h)
+//   default         checkpoint/<partition u32 BE> -> next offset; counters;
+//                   "format" -> kFormat
+//   incidents       IncidentKey(id) -> state record (state_codec.h)
 //   incident_index  secondary indexes of the incidents view
-//   history         [incident id][0x00][first sequence u64 BE] -> that event and
+//   history         [IncidentKey(id)][0x00][first sequence u64 BE] -> that event and
 //                   the incident's next ones applied in the same batch, each
 //                   as [length u32 LE][encoded event]
 //   stats           counter key -> int64 LE (merged by addition)
@@ -87,6 +88,10 @@ class ViewStore {
   // (stats counters at zero count as absent).
   Result<std::string> Digest(const std::vector<Cf>& cfs) const;
 
+  // The layout this build writes (the "format" key of the default column
+  // family). A store of another format is refused: rebuild it.
+  static constexpr int64_t kFormat = 2;
+
   static std::string CheckpointKey(int32_t partition);
   static std::string DeadLetterKey(Position p);
   static constexpr char kDeadLetterCountKey[] = "dead-letter-count";
@@ -96,6 +101,8 @@ class ViewStore {
   // Compacts each column family a catch-up leaves uncompacted that has more
   // level-0 files than a store compacting as it goes would keep.
   Status CompactOwed();
+  // Refuses a store of another format; marks a new one with kFormat.
+  Status CheckFormat(const std::string& dir);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string secondary_dir_;
@@ -117,6 +124,16 @@ class Digester {
   std::string running_;
   std::string chunk_;
 };
+
+// Where an incident's records sort in the incidents and history column
+// families. Ids of the form DDDDDD-YYYYMMDD-rest (division code, day received:
+// every id blotter derives or simulates) sort by day first, as
+// 0x01 YYYYMMDD DDDDDD rest, so a day's incidents are written side by side and
+// compaction rewrites recent days, not the whole store; any other id sorts
+// before them as 0x00 id.
+std::string IncidentKey(std::string_view incident_id);
+// The id back from IncidentKey(id) (empty if `key` is not one).
+std::string IncidentIdOf(std::string_view key);
 
 // An int64 as the stats counters store it (8 bytes little-endian).
 std::string EncodeCounter(int64_t v);

@@ -28,7 +28,7 @@ uint64_t SequenceOf(std::string_view key) {
 }  // namespace
 
 std::string HistoryView::Key(std::string_view id, uint64_t sequence) {
-  std::string k(id);
+  std::string k = IncidentKey(id);
   k.push_back('\0');
   for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((sequence >> (8 * i)) & 0xff));
   return k;
@@ -70,7 +70,7 @@ Result<std::string> HistoryView::Digest(const ViewStore& store) const {
     if (key.size() < 9 || !Split(it->value().ToStringView(), &events)) {
       return Status::Corruption(fmt::format("history record {} is malformed", key));
     }
-    const std::string_view id = key.substr(0, key.size() - 9);
+    const std::string id = IncidentIdOf(key.substr(0, key.size() - 9));
     uint64_t seq = SequenceOf(key);
     for (std::string_view e : events) d.Add(Key(id, seq++), e);
   }
@@ -81,7 +81,7 @@ Result<std::string> HistoryView::Digest(const ViewStore& store) const {
 
 Result<std::vector<std::string>> HistoryView::Read(const ViewStore& store, std::string_view id) {
   std::vector<std::string> out;
-  std::string prefix(id);
+  std::string prefix = IncidentKey(id);
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it(
       store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::kHistory)));
