@@ -212,8 +212,8 @@ TEST(RunnerTest, ViewsMatchTheLog) {
   EXPECT_EQ(incidents, 300);
 }
 
-// A bulk catch-up leaves its write-only column families uncompacted while it
-// runs and compacts them once at the end: nothing owed, nothing changed.
+// A bulk catch-up leaves the indexes and stats uncompacted while it runs and
+// compacts them once at the end: nothing owed, nothing changed.
 TEST(RunnerTest, BulkCatchUpEndsCompacted) {
   ScratchDir dir;
   auto log = EmbeddedLog::Open(dir.Sub("log")).value();
@@ -225,7 +225,8 @@ TEST(RunnerTest, BulkCatchUpEndsCompacted) {
   for (Cf c : {Cf::kHistory, Cf::kIncidentIndex, Cf::kStats}) {
     std::string files;
     ASSERT_TRUE(store->db()->GetProperty(store->cf(c), "rocksdb.num-files-at-level0", &files));
-    EXPECT_EQ(files, "0") << CfName(c);
+    // History compacts as it goes: a few level-0 files may wait for more.
+    EXPECT_LE(std::stoi(files), c == Cf::kHistory ? 4 : 0) << CfName(c);
   }
   EXPECT_EQ(DigestAll(*store), DigestAll(*ViewStore::Open(dir.Sub("wal")).value()));
 }
@@ -253,11 +254,11 @@ TEST(RunnerTest, StoppedBulkCatchUpIsCompactedWhenOpenedForWriting) {
     Runner runner(log.get(), store.get(), MakeViews(store.get(), {}).value(), o);
     ASSERT_TRUE(runner.Run(&stop).ok());
     ASSERT_TRUE(store->Persist().ok());
-    EXPECT_GT(level0(*store, Cf::kHistory), 8);
+    EXPECT_GT(level0(*store, Cf::kIncidentIndex), 8);
   }
   {
     auto store = ViewStore::Open(dir.Sub("bulk")).value();
-    for (Cf c : {Cf::kHistory, Cf::kIncidentIndex, Cf::kStats}) {
+    for (Cf c : {Cf::kIncidentIndex, Cf::kStats}) {
       EXPECT_EQ(level0(*store, c), 0) << CfName(c);
     }
   }

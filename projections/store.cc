@@ -44,6 +44,12 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 // states and its checkpoints, nothing else).
 bool IsWriteOnlyInBulk(Cf cf) { return cf != Cf::kIncidents && cf != Cf::kMeta; }
 
+// The write-only column families a catch-up compacts once, at its end. Not
+// history: keyed day-first (IncidentKey), each flush overlaps only the last
+// days, so compacting as it goes rewrites little, beside the runner instead
+// of after it.
+bool IsCompactedAtEndOfBulk(Cf cf) { return IsWriteOnlyInBulk(cf) && cf != Cf::kHistory; }
+
 // Level-0 files a store that compacts as it goes may keep: a catch-up that
 // ends with no more owes no compaction.
 constexpr int kLevel0FilesOwedAbove = 8;
@@ -153,8 +159,9 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
   // not serve.
   const rocksdb::BlockBasedTableOptions plain = BoundedTableOptions(64 << 20);
   const rocksdb::BlockBasedTableOptions bloom = WithBloomFilter(plain);
-  // A catch-up's level-0 files of write-only column families pile up until
-  // FinishBulk: pinning their index blocks would grow memory with the log.
+  // A catch-up's level-0 files of column families compacted at its end pile
+  // up until FinishBulk: pinning their index blocks would grow memory with
+  // the log.
   rocksdb::BlockBasedTableOptions unpinned = plain;
   unpinned.pin_l0_filter_and_index_blocks_in_cache = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -164,7 +171,7 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
     o.write_buffer_size = 32 << 20;
     const bool point_lookups = c == Cf::kIncidents || c == Cf::kLinks || c == Cf::kMeta;
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(
-        point_lookups ? bloom : (bulk && IsWriteOnlyInBulk(c) ? unpinned : plain)));
+        point_lookups ? bloom : (bulk && IsCompactedAtEndOfBulk(c) ? unpinned : plain)));
     if (c == Cf::kStats) o.merge_operator = std::make_shared<AddInt64>();
     if (c == Cf::kIncidents) {
       // A rebuild mostly asks for incidents not there yet: answer "no" from a
@@ -181,8 +188,11 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
       // insert on the runner's thread, and the sort moves to the flush thread.
       o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
       o.write_buffer_size = 128 << 20;
+    }
+    if (bulk && IsCompactedAtEndOfBulk(c)) {
       // Compacted once, at the end (FinishBulk), instead of level by level
-      // all along: at scale 1.0 the levels' rewrites were most of the work.
+      // all along: their keys lead with a category, a unit or a day
+      // counter, so every flush overlaps every file below it.
       o.disable_auto_compactions = true;
     }
     cfs.emplace_back(kCfNames[i], o);
@@ -254,7 +264,7 @@ Status ViewStore::CompactOwed() {
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
     const Cf c = static_cast<Cf>(i);
     std::string files;
-    if (IsWriteOnlyInBulk(c) &&
+    if (IsCompactedAtEndOfBulk(c) &&
         db_->GetProperty(cf(c), rocksdb::DB::Properties::kNumFilesAtLevelPrefix + std::string("0"),
                          &files) &&
         std::stoi(files) > kLevel0FilesOwedAbove) {
@@ -262,24 +272,25 @@ Status ViewStore::CompactOwed() {
     }
   }
   // One compaction cannot be split here (every level-0 file spans all the
-  // keys), so the column families compact side by side, the largest alone.
+  // keys), so the column families compact side by side, the index (by far
+  // the largest) alone.
   auto compact = [this](Cf c) {
     rocksdb::CompactRangeOptions co;
     co.exclusive_manual_compaction = false;
     return FromRocks(db_->CompactRange(co, cf(c), nullptr, nullptr),
                      fmt::format("compact {}", CfName(c)));
   };
-  Status history = Status::Ok();
+  Status index = Status::Ok();
   std::thread largest;
-  if (std::erase(owed, Cf::kHistory) > 0) {
-    largest = std::thread([&] { history = compact(Cf::kHistory); });
+  if (std::erase(owed, Cf::kIncidentIndex) > 0) {
+    largest = std::thread([&] { index = compact(Cf::kIncidentIndex); });
   }
   Status rest = Status::Ok();
   for (Cf c : owed) {
     if (rest.ok()) rest = compact(c);
   }
   if (largest.joinable()) largest.join();
-  BLOTTER_RETURN_IF_ERROR(history);
+  BLOTTER_RETURN_IF_ERROR(index);
   return rest;
 }
 
