@@ -23,6 +23,7 @@
 #include "events/group_commit.h"
 #include "events/hash_chain.h"
 #include "events/head_tracker.h"
+#include "events/incident_key.h"
 #include "events/table_options.h"
 
 namespace blotter {
@@ -30,7 +31,10 @@ namespace {
 
 constexpr char kFormatKey[] = "format";
 constexpr char kPartitionsKey[] = "partitions";
-constexpr char kFormatVersion[] = "1";
+// 2: index keys lead with IncidentKey(id) (day first) instead of the id. A
+// log of format 1 is re-indexed on open (the log itself is unchanged).
+constexpr char kFormatVersion[] = "2";
+constexpr char kFormatVersionIdIndex[] = "1";
 constexpr int32_t kDefaultPartitions = 8;
 
 enum Cf { kDefaultCf = 0, kLogCf, kIncidentsCf, kCfCount };
@@ -59,8 +63,10 @@ std::string LogKey(int64_t offset) {
 // Log values are [partition u32 BE][event bytes].
 constexpr size_t kLogValuePrefix = 4;
 
-std::string IncidentKey(std::string_view id, uint64_t sequence) {
-  std::string k(id);
+// [IncidentKey(id)][0x00][sequence u64 BE]: an incident's entries in
+// sequence order, its day's incidents side by side.
+std::string IndexKey(std::string_view id, uint64_t sequence) {
+  std::string k = IncidentKey(id);
   k.push_back('\0');
   PutBE(&k, sequence, 8);
   return k;
@@ -184,7 +190,7 @@ struct EmbeddedLog::Impl {
     keyed.reserve(entries.size());
     int64_t through = 0;
     for (const auto& e : entries) {
-      keyed.emplace_back(IncidentKey(e.id, e.sequence), &e);
+      keyed.emplace_back(IndexKey(e.id, e.sequence), &e);
       through = std::max(through, e.position.offset + 1);
     }
     std::sort(keyed.begin(), keyed.end(),
@@ -290,20 +296,21 @@ struct EmbeddedLog::Impl {
 
   // The last indexed event of an incident.
   Result<IncidentHead> ReadHead(std::string_view id) {
-    const std::string last = IncidentKey(id, UINT64_MAX);
+    const std::string key = IncidentKey(id);
+    const std::string last = IndexKey(id, UINT64_MAX);
     std::unique_ptr<rocksdb::Iterator> it(
         db->NewIterator(rocksdb::ReadOptions(), cf[kIncidentsCf]));
     it->SeekForPrev(last);
     BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read incident index"));
     const std::string_view k = it->Valid() ? it->key().ToStringView() : std::string_view();
-    if (k.size() != id.size() + 9 || k.substr(0, id.size()) != id || k[id.size()] != '\0') {
+    if (k.size() != key.size() + 9 || !k.starts_with(key) || k[key.size()] != '\0') {
       return IncidentHead{0, GenesisHash()};
     }
     const std::string_view v = it->value().ToStringView();
     if (v.size() != kIndexValueSize) {
       return Status::Corruption(fmt::format("index entry of incident {} is damaged", id));
     }
-    return IncidentHead{GetBE(k, id.size() + 1, 8), std::string(v.substr(12))};
+    return IncidentHead{GetBE(k, key.size() + 1, 8), std::string(v.substr(12))};
   }
 
   // Loads into head_cache the heads of the incidents a group appends to that
@@ -326,10 +333,10 @@ struct EmbeddedLog::Impl {
         const std::string_view id = e.incident_id();
         if (head_cache.Contains(id) || !seen.insert(id).second) continue;
         Want want{id, e.sequence(), keys.size(), 0};
-        keys.push_back(IncidentKey(id, e.sequence()));
+        keys.push_back(IndexKey(id, e.sequence()));
         if (e.sequence() > 1) {
           want.before = keys.size();
-          keys.push_back(IncidentKey(id, e.sequence() - 1));
+          keys.push_back(IndexKey(id, e.sequence() - 1));
         }
         wanted.push_back(want);
       }
@@ -529,6 +536,7 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   impl->db.reset(raw);
 
   std::string stored;
+  bool reindexed = false;  // a log of format 1, its index rebuilt
   s = impl->db->Get(rocksdb::ReadOptions(), impl->cf[kDefaultCf], kPartitionsKey, &stored);
   if (s.IsNotFound()) {
     impl->partitions = options.partitions > 0 ? options.partitions : kDefaultPartitions;
@@ -545,7 +553,19 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
     BLOTTER_RETURN_IF_ERROR(
         FromRocks(impl->db->Get(rocksdb::ReadOptions(), impl->cf[kDefaultCf], kFormatKey, &format),
                   "read event log format"));
-    if (format != kFormatVersion) {
+    if (format == kFormatVersionIdIndex) {
+      // The index is derived from the log: drop it, index the log again below.
+      BLOTTER_RETURN_IF_ERROR(
+          FromRocks(impl->db->DropColumnFamily(impl->cf[kIncidentsCf]), "drop old index"));
+      BLOTTER_RETURN_IF_ERROR(
+          FromRocks(impl->db->DestroyColumnFamilyHandle(impl->cf[kIncidentsCf]), "drop old index"));
+      impl->cf[kIncidentsCf] = nullptr;
+      BLOTTER_RETURN_IF_ERROR(
+          FromRocks(impl->db->CreateColumnFamily(cfs[kIncidentsCf].options, cfs[kIncidentsCf].name,
+                                                 &impl->cf[kIncidentsCf]),
+                    "create index"));
+      reindexed = true;
+    } else if (format != kFormatVersion) {
       return Status::InvalidArgument(fmt::format(
           "{} holds event log format {}, this blotter reads {}", dir, format, kFormatVersion));
     }
@@ -566,6 +586,13 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "scan event log"));
   it.reset();
   BLOTTER_RETURN_IF_ERROR(impl->RecoverIndex());
+  if (reindexed) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    BLOTTER_RETURN_IF_ERROR(
+        FromRocks(impl->db->Put(wo, impl->cf[kDefaultCf], kFormatKey, kFormatVersion),
+                  "mark the event log re-indexed"));
+  }
   Impl* raw_impl = impl.get();
   impl->indexer = std::thread([raw_impl] { raw_impl->IndexerLoop(); });
   return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
@@ -636,7 +663,7 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
   if (d.follower) return NotOnFollower();
   if (incident_id.empty() || incident_id.find('\0') != std::string_view::npos) return out;
   BLOTTER_RETURN_IF_ERROR(d.WaitIndexedAll());
-  std::string prefix(incident_id);
+  std::string prefix = IncidentKey(incident_id);
   prefix.push_back('\0');
   std::string upper = prefix;
   upper.back() = '\1';

@@ -5,8 +5,10 @@
 // Layout (column families):
 //   default    format version and partition count
 //   log        [offset u64 BE] -> [partition u32 BE][encoded event]
-//   incidents  [incident id][0x00][sequence u64 BE] -> [partition u32][offset u64][hash 32]
+//   incidents  [IncidentKey(id)][0x00][sequence u64 BE] -> [partition u32][offset u64][hash 32]
 //              and 0xff"indexed-through" -> the offset the index covers
+//              (IncidentKey, events/incident_key.h: a day's incidents side
+//              by side, so compaction rewrites recent days only)
 //
 // One offset sequence spans all partitions, so every append lands at the end
 // of the key space (as in an append-only file) and the log has a total order:
@@ -25,6 +27,8 @@
 // Group commit, as in LevelDB's DBImpl::Write: concurrent appenders queue; the
 // one at the front validates the queued appends, writes them as one synced
 // batch and wakes the others. Readers see only fully written appends.
+//
+// A log of format 1 (index keyed by the bare id) is re-indexed on open.
 //
 // One process at a time: a second Open of the same directory fails with kBusy.
 

@@ -103,28 +103,6 @@ Result<RunStats> Project(EventLog* log, const std::string& dir, size_t batch = 2
   return runner.Run();
 }
 
-TEST(IncidentKeyTest, SortsDerivedIdsByDayAndGivesTheIdBack) {
-  struct Case {
-    std::string id;
-    std::string key;
-  };
-  const std::vector<Case> cases = {
-      {"411681-20211015-0000002a", std::string("\x01") + "20211015411681" + "0000002a"},
-      {"341221-20211101-000001", std::string("\x01") + "20211101341221" + "000001"},
-      {"411681-000000", std::string(1, '\0') + "411681-000000"},
-      {"41168a-20211015-1", std::string(1, '\0') + "41168a-20211015-1"},
-      {"411681-2021101x-1", std::string(1, '\0') + "411681-2021101x-1"},
-      {"411681-20211015-", std::string(1, '\0') + "411681-20211015-"},
-      {"", std::string(1, '\0')},
-  };
-  for (const Case& c : cases) {
-    EXPECT_EQ(IncidentKey(c.id), c.key) << c.id;
-    EXPECT_EQ(IncidentIdOf(IncidentKey(c.id)), c.id);
-  }
-  // A later day sorts after every division of an earlier one.
-  EXPECT_LT(IncidentKey("999999-20211015-1"), IncidentKey("100000-20211016-1"));
-}
-
 // A store of another layout is refused with what to do, not misread.
 TEST(ViewStoreTest, RefusesAStoreOfAnotherFormat) {
   ScratchDir dir;

@@ -7,7 +7,6 @@
 #include <rocksdb/table.h>
 #include <stdlib.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -74,34 +73,6 @@ int64_t DecodeCounter(std::string_view b) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b[i]);
   return static_cast<int64_t>(v);
-}
-
-std::string IncidentKey(std::string_view id) {
-  auto digits = [&](size_t at, size_t n) {
-    return std::all_of(id.begin() + at, id.begin() + at + n,
-                       [](char c) { return c >= '0' && c <= '9'; });
-  };
-  std::string key;
-  if (id.size() > 16 && id[6] == '-' && id[15] == '-' && digits(0, 6) && digits(7, 8)) {
-    key.reserve(id.size() - 1);
-    key.push_back('\x01');
-    key.append(id.substr(7, 8));
-    key.append(id.substr(0, 6));
-    key.append(id.substr(16));
-  } else {
-    key.reserve(id.size() + 1);
-    key.push_back('\x00');
-    key.append(id);
-  }
-  return key;
-}
-
-std::string IncidentIdOf(std::string_view key) {
-  if (key.size() > 15 && key[0] == '\x01') {
-    return fmt::format("{}-{}-{}", key.substr(9, 6), key.substr(1, 8), key.substr(15));
-  }
-  if (!key.empty() && key[0] == '\x00') return std::string(key.substr(1));
-  return "";
 }
 
 std::string ViewStore::CheckpointKey(int32_t partition) {

@@ -8,7 +8,8 @@
 // Column families:
 //   default         checkpoint/<partition u32 BE> -> next offset; counters;
 //                   "format" -> kFormat
-//   incidents       IncidentKey(id) -> state record (state_codec.h)
+//   incidents       IncidentKey(id) (events/incident_key.h) -> state record
+//                   (state_codec.h)
 //   incident_index  secondary indexes of the incidents view
 //   history         [IncidentKey(id)][0x00][first sequence u64 BE] -> that event and
 //                   the incident's next ones applied in the same batch, each
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "events/incident_key.h"
 
 namespace rocksdb {
 class DB;
@@ -124,16 +126,6 @@ class Digester {
   std::string running_;
   std::string chunk_;
 };
-
-// Where an incident's records sort in the incidents and history column
-// families. Ids of the form DDDDDD-YYYYMMDD-rest (division code, day received:
-// every id blotter derives or simulates) sort by day first, as
-// 0x01 YYYYMMDD DDDDDD rest, so a day's incidents are written side by side and
-// compaction rewrites recent days, not the whole store; any other id sorts
-// before them as 0x00 id.
-std::string IncidentKey(std::string_view incident_id);
-// The id back from IncidentKey(id) (empty if `key` is not one).
-std::string IncidentIdOf(std::string_view key);
 
 // An int64 as the stats counters store it (8 bytes little-endian).
 std::string EncodeCounter(int64_t v);

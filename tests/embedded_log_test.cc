@@ -4,6 +4,7 @@
 #include "events/embedded_log.h"
 
 #include <fmt/format.h>
+#include <rocksdb/db.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <set>
 
 #include "events/hash_chain.h"
+#include "events/incident_key.h"
 #include "events/sample_events.h"
 #include "tests/log_conformance.h"
 #include "tests/scratch_dir.h"
@@ -136,6 +138,61 @@ TEST(EmbeddedLogTest, HeadsBeyondTheCacheAreCheckedFromTheIndex) {
         << id << ": an event 3 that does not chain";
     EXPECT_TRUE((*log)->Append(SealedChain(id, 1, 3, second)).ok()) << id;
   }
+}
+
+// A log whose index has the format-1 layout (keys lead with the bare id) is
+// re-indexed on open: heads and histories read right, nothing left behind.
+TEST(EmbeddedLogTest, AFormatOneIndexIsRebuiltOnOpen) {
+  ScratchDir scratch;
+  const std::string dir = scratch.Sub("log");
+  const std::vector<std::string> ids = {"411681-20211015-0000002a", "inc-7"};
+  std::vector<std::string> heads;
+  {
+    auto log = EmbeddedLog::Open(dir).value();
+    for (const auto& id : ids) {
+      auto chain = SealedChain(id, 3);
+      ASSERT_TRUE(log->Append(chain).ok());
+      heads.emplace_back(chain.back().hash());
+    }
+  }
+  {
+    // Rewrite the index as format 1 had it.
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* name : {"default", "log", "incidents"}) {
+      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &h, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::vector<std::pair<std::string, std::string>> old;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h[2]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string k = it->key().ToString();
+      if (k[0] == '\xff') continue;
+      const size_t nul = k.size() - 9;
+      old.emplace_back(IncidentIdOf(k.substr(0, nul)) + k.substr(nul), it->value().ToString());
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[2], k).ok());
+    }
+    it.reset();
+    ASSERT_EQ(old.size(), 6u);
+    for (const auto& [k, v] : old) ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[2], k, v).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[0], "format", "1").ok());
+    for (auto* c : h) ASSERT_TRUE(db->DestroyColumnFamilyHandle(c).ok());
+  }
+  auto log = EmbeddedLog::Open(dir);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto head = (*log)->Head(ids[i]);
+    ASSERT_TRUE(head.ok());
+    EXPECT_EQ(head->sequence, 3u) << ids[i];
+    EXPECT_EQ(head->hash, heads[i]) << ids[i];
+    EXPECT_EQ((*log)->ReadIncident(ids[i]).value().size(), 3u) << ids[i];
+  }
+  // The next event chains on; a repeat is refused.
+  EXPECT_TRUE((*log)->Append(SealedChain(ids[0], 1, 4, heads[0])).ok());
+  EXPECT_EQ((*log)->Append(SealedChain(ids[1], 1, 3, heads[1])).status().code(),
+            StatusCode::kConflict);
 }
 
 TEST(EmbeddedLogTest, KillNineLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) {

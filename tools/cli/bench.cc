@@ -63,8 +63,12 @@ std::vector<EncodedEvent> MakeIncident(uint64_t i, std::mt19937_64& rng) {
   static const char* kDivisions[] = {"411681", "411625", "341221", "410102", "411302"};
   static const Micros t0 = ParseTime("2021-10-15T01:30:00+08:00").value();
   {
-    const std::string id = fmt::format("{}-20211015-{:08x}", kDivisions[i % 5], i);
+    // An incident every 7 seconds; its id as blotter derives one (division,
+    // day received, then a unique part).
     const Micros at = t0 + static_cast<Micros>(i) * 7 * kMicrosPerSecond;
+    std::string day = FormatTime(at).substr(0, 10);
+    std::erase(day, '-');
+    const std::string id = fmt::format("{}-{}-{:08x}", kDivisions[i % 5], day, i);
     std::string prev = GenesisHash();
     for (uint64_t seq = 1; seq <= 5; ++seq) {
       fb::EventT e;

@@ -38,7 +38,7 @@ int Incident(const QueryOptions& o) {
   if (!store.ok()) return Fail("query", store.status());
   std::string v;
   auto s = (*store)->db()->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidents),
-                               projections::IncidentKey(o.incident), &v);
+                               IncidentKey(o.incident), &v);
   if (s.IsNotFound()) return Fail("query", fmt::format("no incident {} in the views", o.incident));
   if (!s.ok()) return Fail("query", s.ToString());
   auto state = projections::DecodeState(v);
@@ -114,8 +114,7 @@ int Incidents(const QueryOptions& o) {
   std::reverse(page.begin(), page.end());
   for (const Entry& e : page) {
     std::string v;
-    if (!db->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidents),
-                 projections::IncidentKey(e.second), &v)
+    if (!db->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidents), IncidentKey(e.second), &v)
              .ok())
       continue;
     auto state = projections::DecodeState(v);
@@ -163,8 +162,8 @@ Result<CaseView> LoadCase(const ViewStore& store, const std::string& case_id) {
     MemberView v{std::move(m), {}};
     std::string raw;
     if (store.db()
-            ->Get(rocksdb::ReadOptions(), store.cf(Cf::kIncidents),
-                  projections::IncidentKey(v.link.incident_id), &raw)
+            ->Get(rocksdb::ReadOptions(), store.cf(Cf::kIncidents), IncidentKey(v.link.incident_id),
+                  &raw)
             .ok()) {
       auto st = projections::DecodeState(raw);
       if (st.ok()) v.state = std::move(st).value();

@@ -1,0 +1,41 @@
+#include "events/incident_key.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace blotter {
+namespace {
+
+bool Digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::string IncidentKey(std::string_view id) {
+  std::string key;
+  if (id.size() > 16 && id[6] == '-' && id[15] == '-' && Digits(id.substr(0, 6)) &&
+      Digits(id.substr(7, 8))) {
+    key.reserve(id.size() - 1);
+    key.push_back('\x01');
+    key.append(id.substr(7, 8));
+    key.append(id.substr(0, 6));
+    key.append(id.substr(16));
+  } else {
+    key.reserve(id.size() + 1);
+    key.push_back('\x00');
+    key.append(id);
+  }
+  return key;
+}
+
+std::string IncidentIdOf(std::string_view key) {
+  if (key.size() > 15 && key[0] == '\x01') {
+    return fmt::format("{}-{}-{}", key.substr(9, 6), key.substr(1, 8), key.substr(15));
+  }
+  if (!key.empty() && key[0] == '\x00') return std::string(key.substr(1));
+  return "";
+}
+
+}  // namespace blotter

@@ -1,0 +1,22 @@
+#pragma once
+
+// Where an incident's records sort in the stores keyed by incident: the
+// embedded log's index and the incidents and history views.
+//
+// Ids of the form DDDDDD-YYYYMMDD-rest (division code, day received: every id
+// blotter derives or simulates) sort by day first, as 0x01 YYYYMMDD DDDDDD
+// rest. A day's incidents are then written side by side, so an LSM store's
+// compactions rewrite the last days instead of the whole store (at scale 1.0
+// that was most of the work). Any other id sorts before them, as 0x00 id.
+
+#include <string>
+#include <string_view>
+
+namespace blotter {
+
+std::string IncidentKey(std::string_view incident_id);
+
+// The id back from IncidentKey(id); empty if `key` is not one.
+std::string IncidentIdOf(std::string_view key);
+
+}  // namespace blotter
