@@ -512,6 +512,11 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
       o.compaction_options_universal.allow_trivial_move = true;
     }
     if (i == kIncidentsCf) {
+      // Keyed day-first, each flush overlaps only the last days: levels
+      // sized from the bottom rewrite those, where universal compaction
+      // would merge whole sorted runs again and again.
+      o.compaction_style = rocksdb::kCompactionStyleLevel;
+      o.level_compaction_dynamic_level_bytes = true;
       o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bloom));
       // Most lookups ask whether a new incident exists: let a bloom filter
       // answer "no" in the memtable too.
