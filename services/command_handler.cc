@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "events/hash_chain.h"
 
 namespace blotter {
@@ -20,8 +25,73 @@ class CommandHandler::Context final : public DecideContext {
   Micros now_;
 };
 
+// Appends batches in order on a thread of its own. Its first error sticks.
+class CommandHandler::Appender {
+ public:
+  explicit Appender(EventLog* log) : log_(log) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Appender() {
+    Drain().IgnoreError();
+    {
+      std::lock_guard lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // Queues `events` behind at most one batch; the first error so far.
+  Status Push(std::vector<EncodedEvent> events) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < 2 || !error_.ok(); });
+    if (error_.ok()) queue_.push_back(std::move(events));
+    cv_.notify_all();
+    return error_;
+  }
+
+  // Waits until everything queued is appended; the first error so far.
+  Status Drain() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.empty() || !error_.ok(); });
+    return error_;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return quit_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      std::vector<EncodedEvent>& events = queue_.front();
+      lock.unlock();
+      Status st = log_->Append(events).status();
+      lock.lock();
+      // Leaves the queue only once appended, so Drain waits for it.
+      queue_.pop_front();
+      if (!st.ok() && error_.ok()) error_ = std::move(st);
+      if (!error_.ok()) queue_.clear();
+      cv_.notify_all();
+    }
+  }
+
+  EventLog* log_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<EncodedEvent>> queue_;
+  Status error_;
+  bool quit_ = false;
+  std::thread thread_;
+};
+
 CommandHandler::CommandHandler(EventLog* log, Clock* clock, CommandHandlerOptions options)
-    : log_(log), clock_(clock), options_(options) {}
+    : log_(log), clock_(clock), options_(options) {
+  if (options_.pipeline_appends) appender_ = std::make_unique<Appender>(log_);
+}
+
+CommandHandler::~CommandHandler() = default;
+
+Status CommandHandler::Flush() { return appender_ ? appender_->Drain() : Status::Ok(); }
 
 std::string DeriveIncidentId(const Command& c, Micros occurred_at) {
   std::string division = "000000";
@@ -43,6 +113,7 @@ Result<IncidentState*> CommandHandler::Load(const std::string& id, bool assume_n
   state.last_hash = GenesisHash();
   std::vector<LogRecord> records;
   if (!assume_new) {
+    BLOTTER_RETURN_IF_ERROR(Flush());
     BLOTTER_ASSIGN_OR_RETURN(records, log_->ReadIncident(id));
   }
   for (const auto& r : records) {
@@ -68,6 +139,7 @@ Result<SubmitResult> CommandHandler::Repeat(const IncidentState& state,
   SubmitResult out;
   out.incident_id = state.incident_id;
   out.repeated = true;
+  BLOTTER_RETURN_IF_ERROR(Flush());
   BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> records, log_->ReadIncident(state.incident_id));
   for (auto& r : records) {
     BLOTTER_ASSIGN_OR_RETURN(EncodedEvent e, EncodedEvent::FromBytes(std::move(r.bytes)));
@@ -148,6 +220,15 @@ std::vector<Result<SubmitResult>> CommandHandler::HandleBatch(std::span<Command>
       results.push_back(std::move(r));
     }
     if (all.empty()) return results;
+    if (appender_) {
+      const Status queued = appender_->Push(std::move(all));
+      if (!queued.ok()) {
+        for (auto& r : results) {
+          if (r.ok()) r = queued;
+        }
+      }
+      return results;
+    }
     auto appended = log_->Append(all);
     if (appended.ok()) return results;
     // Nothing was appended: drop what this batch did to the cached states.

@@ -66,6 +66,13 @@ struct CommandHandlerOptions {
   // false: results of HandleBatch carry event_count but not the events
   // (a bulk writer such as the simulator saves copying them).
   bool return_events = true;
+  // For a bulk writer that is its log's only writer (the simulator):
+  // HandleBatch returns once it has decided, and the batch's append runs on a
+  // thread of its own while the next batch is decided. Appends keep their
+  // order; reading the log (a state not in the cache, a repeat) first waits
+  // for them. An append's error is not retried: it comes back from the next
+  // HandleBatch or Flush(), and every later call too.
+  bool pipeline_appends = false;
 };
 
 class CommandHandler {
@@ -88,6 +95,9 @@ class CommandHandler {
   // Drops an incident from the cache (a finished one, to bound memory); a
   // later command for it reloads it from the log.
   void Evict(std::string_view incident_id) { cache_.erase(std::string(incident_id)); }
+  // Waits for the appends in flight (pipeline_appends); their first error.
+  Status Flush();
+  ~CommandHandler();
 
  private:
   class Context;
@@ -98,10 +108,13 @@ class CommandHandler {
   Result<SubmitResult> DecideAndSeal(IncidentState& state, const Command& command);
   void Forget(const std::string& incident_id) { cache_.erase(incident_id); }
 
+  class Appender;
+
   EventLog* log_;
   Clock* clock_;
   CommandHandlerOptions options_;
   std::unordered_map<std::string, IncidentState> cache_;
+  std::unique_ptr<Appender> appender_;  // with pipeline_appends
 };
 
 // The id a receive without incident_id gets: division, local date and a hash

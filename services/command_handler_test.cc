@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "events/embedded_log.h"
 #include "events/hash_chain.h"
 #include "tests/scratch_dir.h"
@@ -17,6 +20,28 @@ constexpr char kPrank[] =
     R"({"command_id":"c2","type":"classify","incident_id":"411681-20211008-0001","actor":"op:7","at":"2021-10-08T06:42:00+08:00","category":"invalid","subtype":"prank"})";
 
 Command Parse(const char* line) { return CommandFromJson(line).value(); }
+
+// A log whose appends take a while to land (a test double around a real one).
+class SlowAppends final : public EventLog {
+ public:
+  explicit SlowAppends(EventLog* log) : log_(log) {}
+  int32_t partitions() const override { return log_->partitions(); }
+  Result<std::vector<Position>> Append(std::span<const EncodedEvent> events) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return log_->Append(events);
+  }
+  Result<std::vector<int64_t>> EndOffsets() override { return log_->EndOffsets(); }
+  Result<IncidentHead> Head(std::string_view id) override { return log_->Head(id); }
+  Result<std::vector<LogRecord>> ReadIncident(std::string_view id) override {
+    return log_->ReadIncident(id);
+  }
+  Result<std::unique_ptr<LogReader>> NewReader(const ReaderOptions& o) override {
+    return log_->NewReader(o);
+  }
+
+ private:
+  EventLog* log_;
+};
 
 class CommandHandlerTest : public ::testing::Test {
  protected:
@@ -122,6 +147,50 @@ TEST_F(CommandHandlerTest, RecordedTimeNeverRunsBackwards) {
   auto r = h.Handle(Parse(kClassify));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->events[0].recorded_at(), first);
+}
+
+// Pipelined: each batch's append runs while the next is decided; the log
+// ends up the same, an evicted incident is read back only after its appends,
+// and an append's error comes back from the next call and sticks.
+TEST_F(CommandHandlerTest, PipelinedAppendsKeepOrderAndReportTheirError) {
+  CommandHandlerOptions o;
+  o.pipeline_appends = true;
+  {
+    SlowAppends slow(log_.get());
+    CommandHandler h(&slow, &clock_, o);
+    std::vector<Command> first = {Parse(kReceive)};
+    ASSERT_TRUE(h.HandleBatch(first)[0].ok());
+    std::vector<Command> second = {Parse(kClassify)};
+    ASSERT_TRUE(h.HandleBatch(second)[0].ok());
+    // Reading it back from the log waits for both appends.
+    h.Evict("411681-20211008-0001");
+    auto note = h.Handle(Parse(
+        R"({"command_id":"n1","type":"note","incident_id":"411681-20211008-0001","actor":"op:8","text":"patrol"})"));
+    ASSERT_TRUE(note.ok()) << note.status().ToString();
+    EXPECT_EQ(note->events[0].sequence(), 3u);
+    ASSERT_TRUE(h.Flush().ok());
+    EXPECT_EQ(Appended(), 3);
+  }
+  // Another writer appends behind a pipelined handler's back: its next
+  // append conflicts, and the error stays.
+  CommandHandler h(log_.get(), &clock_, o);
+  ASSERT_TRUE(h.State("411681-20211008-0001").ok());
+  CommandHandler other(log_.get(), &clock_);
+  ASSERT_TRUE(
+      other
+          .Handle(Parse(
+              R"({"command_id":"n2","type":"note","incident_id":"411681-20211008-0001","actor":"op:9","text":"x"})"))
+          .ok());
+  std::vector<Command> stale = {Parse(
+      R"({"command_id":"n3","type":"note","incident_id":"411681-20211008-0001","actor":"op:8","text":"y"})")};
+  EXPECT_TRUE(h.HandleBatch(stale)[0].ok());  // decided; its append fails later
+  EXPECT_EQ(h.Flush().code(), StatusCode::kConflict);
+  std::vector<Command> after = {Parse(
+      R"({"command_id":"n4","type":"note","incident_id":"411681-20211008-0001","actor":"op:8","text":"z"})")};
+  auto r = h.HandleBatch(after);
+  ASSERT_FALSE(r[0].ok());
+  EXPECT_EQ(r[0].status().code(), StatusCode::kConflict);
+  EXPECT_EQ(Appended(), 4);
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ int Run(const SimulateCliOptions& o) {
 
 // Runs the simulation into `log`; rejections are the simulator's bugs. The
 // simulator makes the next chunk of commands on a thread of its own while
-// this one decides and appends the current one.
+// this one decides the current one and the handler appends the one before.
 Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
                                  const sim::SimulateOptions& so, size_t batch, Progress* progress,
                                  sim::Truth* truth) {
@@ -96,6 +96,8 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
   // Each event is recorded two seconds after it happened, as if live.
   ho.record_after_occurrence = 2 * kMicrosPerSecond;
   ho.return_events = false;
+  // Each batch's append runs beside the deciding of the next.
+  ho.pipeline_appends = true;
   CommandHandler handler(log, &clock, ho);
   sim::Simulator simulator(&profile, so);
 
@@ -159,6 +161,7 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
     if (progress) progress->Update(calls);
   }
   stop();
+  BLOTTER_RETURN_IF_ERROR(handler.Flush());
   summary.calls = simulator.truth().calls;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   *truth = simulator.truth();
