@@ -61,6 +61,11 @@ class QuietLogs final : public RdKafka::EventCb {
 };
 QuietLogs quiet_logs;
 
+// Per partition and fetch (librdkafka's default: 1 MiB). A rebuild from the
+// local broker ran dry between fetches at 1 MiB: 1M events projected in
+// 4.8-5.0 s at 1 MiB, 3.8 s at 4 MiB (peak memory 440 -> 550-640 MiB).
+constexpr char kReaderFetchBytes[] = "4194304";
+
 Result<std::unique_ptr<RdKafka::Conf>> MakeConf(
     const KafkaLogOptions& o, const std::vector<std::pair<std::string, std::string>>& extra) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -288,7 +293,8 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
                                         {"auto.offset.reset", "earliest"},
                                         {"session.timeout.ms", "6000"},
                                         {"heartbeat.interval.ms", "1500"},
-                                        {"fetch.wait.max.ms", "100"}});
+                                        {"fetch.wait.max.ms", "100"},
+                                        {"max.partition.fetch.bytes", kReaderFetchBytes}});
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(r.get()), err) !=
@@ -335,7 +341,8 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
                                         {"enable.partition.eof", "true"},
                                         {"isolation.level", "read_committed"},
                                         {"auto.offset.reset", "earliest"},
-                                        {"fetch.wait.max.ms", "100"}});
+                                        {"fetch.wait.max.ms", "100"},
+                                        {"max.partition.fetch.bytes", kReaderFetchBytes}});
     if (!conf.ok()) return conf.status();
     std::string err;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer(
