@@ -63,7 +63,7 @@ QuietLogs quiet_logs;
 
 // Per partition and fetch (librdkafka's default: 1 MiB). A rebuild from the
 // local broker ran dry between fetches at 1 MiB: 1M events projected in
-// 4.8-5.0 s at 1 MiB, 3.8 s at 4 MiB (peak memory 440 -> 550-640 MiB).
+// 4.8-5.0 s at 1 MiB, 3.8 s at 4 MiB (peak memory 420-440 -> 530-640 MiB).
 constexpr char kReaderFetchBytes[] = "4194304";
 
 Result<std::unique_ptr<RdKafka::Conf>> MakeConf(
