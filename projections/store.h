@@ -55,7 +55,7 @@ class ViewStore {
     kWrite,
     // Catch-up mode for a store far behind the log (a rebuild): no WAL,
     // write-only column families in memtables that append and sort at flush
-    // (all but history left uncompacted until FinishBulk()), atomic flushes of all
+    // (all but history left uncompacted until FinishBulk()), and atomic flushes of all
     // column families. What survives a crash is still exactly some
     // checkpoint; progress becomes durable at each flush (Persist(), and
     // whenever a memtable fills). Queries opened beside it see the last flush.
