@@ -560,6 +560,11 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
                   "read event log format"));
     if (format == kFormatVersionIdIndex) {
       // The index is derived from the log: drop it, index the log again below.
+      if (options.notice) {
+        options.notice(fmt::format(
+            "{}: re-indexing the event log for this version of blotter (format {} -> {}), once",
+            dir, kFormatVersionIdIndex, kFormatVersion));
+      }
       BLOTTER_RETURN_IF_ERROR(
           FromRocks(impl->db->DropColumnFamily(impl->cf[kIncidentsCf]), "drop old index"));
       BLOTTER_RETURN_IF_ERROR(

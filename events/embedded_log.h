@@ -32,6 +32,7 @@
 //
 // One process at a time: a second Open of the same directory fails with kBusy.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ struct EmbeddedLogOptions {
   // enough to stay in the CPU's caches: the incidents being worked on fit
   // many times over, and any other is one index read away.
   size_t head_cache_entries = 1 << 16;
+  // Told, before a long one-time job on open (re-indexing a log of an older
+  // format: minutes for a year at scale 1.0), what it is. Unset: nothing.
+  std::function<void(std::string_view)> notice;
   // Open read-only beside the process that has the log open, following its
   // appends (a RocksDB secondary instance; readers wake on inotify events of
   // the directory, no sleep-polling). Appends, Head and ReadIncident answer

@@ -235,7 +235,13 @@ TEST(RunnerTest, StoppedBulkCatchUpIsCompactedWhenOpenedForWriting) {
     EXPECT_GT(level0(*store, Cf::kIncidentIndex), 8);
   }
   {
-    auto store = ViewStore::Open(dir.Sub("bulk")).value();
+    std::vector<std::string> notices;
+    auto store =
+        ViewStore::Open(dir.Sub("bulk"), ViewStore::Access::kWrite, [&](std::string_view m) {
+          notices.emplace_back(m);
+        }).value();
+    ASSERT_EQ(notices.size(), 1u);  // the user is told why opening takes a while
+    EXPECT_NE(notices[0].find("incident_index"), std::string::npos) << notices[0];
     for (Cf c : {Cf::kIncidentIndex, Cf::kStats}) {
       EXPECT_EQ(level0(*store, c), 0) << CfName(c);
     }

@@ -1,6 +1,7 @@
 #include "projections/store.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/merge_operator.h>
@@ -101,7 +102,8 @@ ViewStore::~ViewStore() {
   }
 }
 
-Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Access access) {
+Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Access access,
+                                                   std::function<void(std::string_view)> notice) {
   namespace fs = std::filesystem;
   const bool read_only = access == Access::kRead;
   const bool bulk = access == Access::kBulk;
@@ -191,6 +193,7 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
   if (!s.ok()) return FromRocks(s, fmt::format("open views {}", dir));
   if (raw) store->db_.reset(raw);
   store->access_ = access;
+  store->notice_ = std::move(notice);
   BLOTTER_RETURN_IF_ERROR(store->CheckFormat(dir));
   // A catch-up stopped before its end (FinishBulk) leaves its level-0 pile:
   // compact it now rather than stall the first live writes behind it.
@@ -241,6 +244,11 @@ Status ViewStore::CompactOwed() {
         std::stoi(files) > kLevel0FilesOwedAbove) {
       owed.push_back(c);
     }
+  }
+  if (!owed.empty() && notice_) {
+    std::vector<std::string> names;
+    for (Cf c : owed) names.emplace_back(CfName(c));
+    notice_(fmt::format("compacting {} once, after the catch-up", fmt::join(names, ", ")));
   }
   // One compaction cannot be split here (every level-0 file spans all the
   // keys), so the column families compact side by side, the index (by far

@@ -21,6 +21,7 @@
 // One process at a time writes a store (RocksDB's lock); queries read it
 // beside the writer as a secondary instance.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,9 +66,11 @@ class ViewStore {
   };
   // Opens the store in `dir`, creating it unless `access` is kRead. kWrite
   // first compacts what a catch-up stopped before FinishBulk() left behind
-  // (which can take a while on a large store).
+  // (which can take a while on a large store). `notice`, if set, is told
+  // before each such compaction (here and in FinishBulk) what it is.
   static Result<std::unique_ptr<ViewStore>> Open(const std::string& dir,
-                                                 Access access = Access::kWrite);
+                                                 Access access = Access::kWrite,
+                                                 std::function<void(std::string_view)> notice = {});
   ~ViewStore();
 
   rocksdb::DB* db() const { return db_.get(); }
@@ -109,6 +112,7 @@ class ViewStore {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string secondary_dir_;
   Access access_ = Access::kWrite;
+  std::function<void(std::string_view)> notice_;
 };
 
 // A SHA-256 over a stream of (key, value) pairs, length-prefixed so that no

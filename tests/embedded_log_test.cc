@@ -180,8 +180,13 @@ TEST(EmbeddedLogTest, AFormatOneIndexIsRebuiltOnOpen) {
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[0], "format", "1").ok());
     for (auto* c : h) ASSERT_TRUE(db->DestroyColumnFamilyHandle(c).ok());
   }
-  auto log = EmbeddedLog::Open(dir);
+  EmbeddedLogOptions o;
+  std::vector<std::string> notices;
+  o.notice = [&](std::string_view m) { notices.emplace_back(m); };
+  auto log = EmbeddedLog::Open(dir, o);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(notices.size(), 1u);  // the user is told why opening takes a while
+  EXPECT_NE(notices[0].find("re-indexing"), std::string::npos) << notices[0];
   for (size_t i = 0; i < ids.size(); ++i) {
     auto head = (*log)->Head(ids[i]);
     ASSERT_TRUE(head.ok());
@@ -193,6 +198,11 @@ TEST(EmbeddedLogTest, AFormatOneIndexIsRebuiltOnOpen) {
   EXPECT_TRUE((*log)->Append(SealedChain(ids[0], 1, 4, heads[0])).ok());
   EXPECT_EQ((*log)->Append(SealedChain(ids[1], 1, 3, heads[1])).status().code(),
             StatusCode::kConflict);
+  // Once: the next open has nothing to say.
+  log->reset();
+  notices.clear();
+  ASSERT_TRUE(EmbeddedLog::Open(dir, o).ok());
+  EXPECT_TRUE(notices.empty());
 }
 
 TEST(EmbeddedLogTest, KillNineLosesNoAcknowledgedAppendAndLeavesNoPartialBatch) {

@@ -1,6 +1,7 @@
 // blotter project: runs the projections into RocksDB views, or reports on them.
 
 #include <rocksdb/db.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -122,7 +123,11 @@ int Run(const ProjectOptions& o) {
   // One phase of the run: a store opened with `access`, run to the end read
   // at its start, or live.
   auto phase = [&](ViewStore::Access access, bool until_caught_up, uint64_t behind) -> Status {
-    BLOTTER_ASSIGN_OR_RETURN(auto store, ViewStore::Open(target, access));
+    // On its own line, below a progress bar.
+    auto notice = [](std::string_view m) {
+      fmt::print(stderr, "{}project: {}\n", isatty(2) ? "\n" : "", m);
+    };
+    BLOTTER_ASSIGN_OR_RETURN(auto store, ViewStore::Open(target, access, notice));
     BLOTTER_ASSIGN_OR_RETURN(auto views, projections::MakeViews(store.get(), o.views));
     Progress progress(access == ViewStore::Access::kBulk ? "project (catching up)" : "project",
                       until_caught_up ? behind : 0);
