@@ -61,10 +61,16 @@ class QuietLogs final : public RdKafka::EventCb {
 };
 QuietLogs quiet_logs;
 
-// Per partition and fetch (librdkafka's default: 1 MiB). A rebuild from the
-// local broker ran dry between fetches at 1 MiB: 1M events projected in
-// 4.8-5.0 s at 1 MiB, 3.8 s at 4 MiB (peak memory 420-440 -> 530-640 MiB).
-constexpr char kReaderFetchBytes[] = "4194304";
+// What every reader sets: offsets are the views' business, never committed;
+// only committed transactions; fetch 4 MiB per partition (librdkafka's
+// default 1 MiB ran dry: 1M events projected in 4.8-5.0 s at 1 MiB, 3.8 s at
+// 4 MiB, peak memory 420-440 -> 530-640 MiB).
+std::vector<std::pair<std::string, std::string>> ReaderProperties(std::string group) {
+  return {{"group.id", std::move(group)},        {"enable.auto.commit", "false"},
+          {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"},
+          {"isolation.level", "read_committed"}, {"auto.offset.reset", "earliest"},
+          {"fetch.wait.max.ms", "100"},          {"max.partition.fetch.bytes", "4194304"}};
+}
 
 Result<std::unique_ptr<RdKafka::Conf>> MakeConf(
     const KafkaLogOptions& o, const std::vector<std::pair<std::string, std::string>>& extra) {
@@ -285,16 +291,10 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
     auto r = std::unique_ptr<KafkaReader>(new KafkaReader());
     r->start_for_ = std::move(start_for);
     r->slot_.assign(log->partitions, -1);
-    auto conf = MakeConf(log->options, {{"group.id", group},
-                                        {"enable.auto.commit", "false"},
-                                        {"enable.auto.offset.store", "false"},
-                                        {"enable.partition.eof", "true"},
-                                        {"isolation.level", "read_committed"},
-                                        {"auto.offset.reset", "earliest"},
-                                        {"session.timeout.ms", "6000"},
-                                        {"heartbeat.interval.ms", "1500"},
-                                        {"fetch.wait.max.ms", "100"},
-                                        {"max.partition.fetch.bytes", kReaderFetchBytes}});
+    auto properties = ReaderProperties(group);
+    properties.insert(properties.end(),
+                      {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "1500"}});
+    auto conf = MakeConf(log->options, properties);
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(r.get()), err) !=
@@ -335,14 +335,7 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
   static Result<std::unique_ptr<KafkaReader>> Create(KafkaLog::Impl* log,
                                                      std::vector<Position> start,
                                                      std::optional<std::vector<int64_t>> stop) {
-    auto conf = MakeConf(log->options, {{"group.id", "blotter-reader"},
-                                        {"enable.auto.commit", "false"},
-                                        {"enable.auto.offset.store", "false"},
-                                        {"enable.partition.eof", "true"},
-                                        {"isolation.level", "read_committed"},
-                                        {"auto.offset.reset", "earliest"},
-                                        {"fetch.wait.max.ms", "100"},
-                                        {"max.partition.fetch.bytes", kReaderFetchBytes}});
+    auto conf = MakeConf(log->options, ReaderProperties("blotter-reader"));
     if (!conf.ok()) return conf.status();
     std::string err;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer(

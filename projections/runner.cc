@@ -224,6 +224,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
   rocksdb::WriteBatch batch(bytes + bytes / 2 + 4096);
   // Each touched incident: its state before the batch, and now.
   struct Touched {
+    std::string key;  // IncidentKey(id)
     IncidentState before;
     IncidentState now;
   };
@@ -231,9 +232,9 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
   states.reserve(records.size());
   auto load = [&](std::string_view id) -> Result<IncidentState*> {
     if (auto it = states.find(id); it != states.end()) return &it->second.now;
+    std::string key = IncidentKey(id);
     std::string v;
-    rocksdb::Status s =
-        db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents), IncidentKey(id), &v);
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents), key, &v);
     IncidentState state;
     if (s.ok()) {
       BLOTTER_ASSIGN_OR_RETURN(state, DecodeState(v));
@@ -243,7 +244,8 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
       state.incident_id = id;
       state.last_hash = GenesisHash();
     }
-    Touched& t = states.emplace(std::string(id), Touched{state, std::move(state)}).first->second;
+    Touched& t = states.emplace(std::string(id), Touched{std::move(key), state, std::move(state)})
+                     .first->second;
     return &t.now;
   };
   auto dead = [&](const LogRecord& r, const std::string& reason) {
@@ -291,16 +293,16 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
   }
   // In key order: each memtable insert then starts its search where the
   // previous one ended, instead of from the top of the skip list.
-  std::vector<std::pair<std::string, const Touched*>> changed;
+  std::vector<const Touched*> changed;
   changed.reserve(states.size());
   for (const auto& [id, t] : states) {
-    if (t.now.version != t.before.version) changed.emplace_back(IncidentKey(id), &t);
+    if (t.now.version != t.before.version) changed.push_back(&t);
   }
   std::sort(changed.begin(), changed.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [key, touched] : changed) {
+            [](const Touched* a, const Touched* b) { return a->key < b->key; });
+  for (const Touched* touched : changed) {
     const Touched& t = *touched;
-    batch.Put(store_->cf(Cf::kIncidents), key, EncodeState(t.now));
+    batch.Put(store_->cf(Cf::kIncidents), t.key, EncodeState(t.now));
     for (auto& v : views_) v->Finish(t.before, t.now, &batch);
   }
   for (auto& v : views_) v->Flush(&batch);
