@@ -13,6 +13,12 @@ bool Digits(std::string_view s) {
 
 }  // namespace
 
+std::string IncidentIdPrefix(std::string_view division, Micros received_at) {
+  const std::string date = FormatTime(received_at).substr(0, 10);  // YYYY-MM-DD
+  return fmt::format("{}-{}{}{}-", division, date.substr(0, 4), date.substr(5, 2),
+                     date.substr(8, 2));
+}
+
 std::string IncidentKey(std::string_view id) {
   std::string key;
   if (id.size() > 16 && id[6] == '-' && id[15] == '-' && Digits(id.substr(0, 6)) &&

@@ -12,7 +12,14 @@
 #include <string>
 #include <string_view>
 
+#include "events/time_util.h"
+
 namespace blotter {
+
+// "DDDDDD-YYYYMMDD-": how an id blotter makes begins (the division code and
+// the day received, China Standard Time); the caller appends what makes it
+// unique that day.
+std::string IncidentIdPrefix(std::string_view division, Micros received_at);
 
 std::string IncidentKey(std::string_view incident_id);
 

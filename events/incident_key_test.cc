@@ -25,6 +25,11 @@ TEST(IncidentKeyTest, SortsDerivedIdsByDayAndGivesTheIdBack) {
     EXPECT_EQ(IncidentKey(c.id), c.key) << c.id;
     EXPECT_EQ(IncidentIdOf(IncidentKey(c.id)), c.id);
   }
+  // The ids blotter makes have that form, dated in China Standard Time.
+  EXPECT_EQ(IncidentIdPrefix("411681", ParseTime("2021-10-15T23:59:00+08:00").value()),
+            "411681-20211015-");
+  EXPECT_EQ(IncidentIdPrefix("411681", ParseTime("2021-10-15T16:00:00Z").value()),
+            "411681-20211016-");
   // A later day sorts after every division of an earlier one.
   EXPECT_LT(IncidentKey("999999-20211015-1"), IncidentKey("100000-20211016-1"));
 }

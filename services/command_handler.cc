@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "events/hash_chain.h"
+#include "events/incident_key.h"
 
 namespace blotter {
 
@@ -98,12 +99,7 @@ std::string DeriveIncidentId(const Command& c, Micros occurred_at) {
   if (const auto* r = c.payload.AsIncidentReceived(); r && r->location) {
     division = r->location->division;
   }
-  const std::string date = FormatTime(occurred_at).substr(0, 10);
-  std::string ymd;
-  for (char ch : date) {
-    if (ch != '-') ymd.push_back(ch);
-  }
-  return fmt::format("{}-{}-{}", division, ymd, ToHex(Sha256(c.command_id)).substr(0, 8));
+  return IncidentIdPrefix(division, occurred_at) + ToHex(Sha256(c.command_id)).substr(0, 8);
 }
 
 Result<IncidentState*> CommandHandler::Load(const std::string& id, bool assume_new) {

@@ -14,6 +14,7 @@
 
 #include "events/embedded_log.h"
 #include "events/hash_chain.h"
+#include "events/incident_key.h"
 #include "events/kafka_log.h"
 #include "events/log_verify.h"
 #include "projections/linker/linker.h"
@@ -66,9 +67,7 @@ std::vector<EncodedEvent> MakeIncident(uint64_t i, std::mt19937_64& rng) {
     // An incident every 7 seconds; its id as blotter derives one (division,
     // day received, then a unique part).
     const Micros at = t0 + static_cast<Micros>(i) * 7 * kMicrosPerSecond;
-    std::string day = FormatTime(at).substr(0, 10);
-    std::erase(day, '-');
-    const std::string id = fmt::format("{}-{}-{:08x}", kDivisions[i % 5], day, i);
+    const std::string id = IncidentIdPrefix(kDivisions[i % 5], at) + fmt::format("{:08x}", i);
     std::string prev = GenesisHash();
     for (uint64_t seq = 1; seq <= 5; ++seq) {
       fb::EventT e;

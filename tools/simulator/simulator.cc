@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "events/incident_key.h"
 #include "events/vocabulary.h"
 #include "projections/stats/stats_view.h"
 
@@ -326,9 +327,7 @@ void Simulator::AddCall(Plan plan) {
   // Its id: division, local date and the call's number there that day, as a
   // 110 centre numbers them (a hash of the command id, as the writer derives
   // for a receive without an id, would collide at province scale).
-  const std::string date = FormatTime(t0).substr(0, 10);
-  plan.incident_id = fmt::format("{}-{}{}{}-{:06}", d.code, date.substr(0, 4), date.substr(5, 2),
-                                 date.substr(8, 2), ++calls_today_[d.code]);
+  plan.incident_id = IncidentIdPrefix(d.code, t0) + fmt::format("{:06}", ++calls_today_[d.code]);
   if (plan.group >= 0) {
     (plan.series ? truth_.series : truth_.lookalikes)[plan.group].incidents.push_back(
         plan.incident_id);
