@@ -4,10 +4,6 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 
 #include "events/hash_chain.h"
@@ -15,108 +11,11 @@
 #include "projections/history/history_view.h"
 #include "projections/incidents/incidents_view.h"
 #include "projections/linker/links_view.h"
+#include "projections/prefetcher.h"
 #include "projections/state_codec.h"
 #include "projections/stats/stats_view.h"
 
 namespace blotter::projections {
-namespace {
-
-// One Poll's outcome, with the reader's positions after it and each record
-// already verified (its decode error, or empty).
-struct Polled {
-  Result<std::vector<LogRecord>> batch;
-  std::vector<Position> positions;
-  std::vector<std::string> errors;
-};
-
-Polled PollVerified(LogReader* reader, size_t max_records) {
-  Polled p{reader->Poll(max_records, std::chrono::milliseconds(500)), reader->positions(), {}};
-  if (p.batch.ok()) {
-    p.errors.resize(p.batch->size());
-    for (size_t i = 0; i < p.batch->size(); ++i) {
-      auto d = DecodeEvent((*p.batch)[i].bytes);
-      if (!d.ok()) p.errors[i] = d.status().message();
-    }
-  }
-  return p;
-}
-
-// Reads and verifies the next batches on a thread of its own while the
-// runner applies the current one. Stops after end-of-stream or an error the
-// runner will not retry; gives up waiting for Poll within its timeout.
-class Prefetcher {
- public:
-  Prefetcher(LogReader* reader, size_t max_records, bool retry_unavailable)
-      : reader_(reader), max_records_(max_records), retry_unavailable_(retry_unavailable) {
-    thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "blotter:read");
-      Loop();
-    });
-  }
-  ~Prefetcher() {
-    {
-      std::lock_guard lock(mu_);
-      quit_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  // Frees a batch on the reading thread, off the runner's.
-  void Recycle(Polled p) {
-    {
-      std::lock_guard lock(mu_);
-      spent_.push_back(std::move(p));
-    }
-    cv_.notify_all();
-  }
-
-  Polled Next() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return !queue_.empty(); });
-    Polled p = std::move(queue_.front());
-    queue_.pop_front();
-    cv_.notify_all();
-    return p;
-  }
-
- private:
-  static constexpr size_t kDepth = 2;
-
-  void Loop() {
-    std::vector<Polled> spent;
-    while (true) {
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return quit_ || queue_.size() < kDepth; });
-        if (quit_) return;
-        spent.swap(spent_);
-      }
-      spent.clear();
-      Polled p = PollVerified(reader_, max_records_);
-      const bool last = !p.batch.ok() && !(p.batch.status().code() == StatusCode::kUnavailable &&
-                                           retry_unavailable_);
-      {
-        std::lock_guard lock(mu_);
-        queue_.push_back(std::move(p));
-      }
-      cv_.notify_all();
-      if (last) return;
-    }
-  }
-
-  LogReader* reader_;
-  const size_t max_records_;
-  const bool retry_unavailable_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Polled> queue_;
-  std::vector<Polled> spent_;
-  bool quit_ = false;
-  std::thread thread_;
-};
-
-}  // namespace
 
 Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
                                                      const std::vector<std::string>& names) {

@@ -9,6 +9,7 @@ PACKAGES=(
   flatbuffers-compiler libflatbuffers-dev
   libgtest-dev libgmock-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libjemalloc-dev
   clang-format
   # the Kafka broker (tools/kafka/, resolved from Maven Central) and the interop client
   openjdk-17-jre-headless maven
