@@ -63,8 +63,8 @@ void Prefetcher::Loop() {
     }
     spent.clear();
     Polled p = PollVerified(reader_, max_records_);
-    const bool last = !p.batch.ok() && !(p.batch.status().code() == StatusCode::kUnavailable &&
-                                         retry_unavailable_);
+    const bool last = !p.batch.ok() &&
+                      !(p.batch.status().code() == StatusCode::kUnavailable && retry_unavailable_);
     {
       std::lock_guard lock(mu_);
       queue_.push_back(std::move(p));

@@ -710,12 +710,12 @@ int RunProjectBench(const ProjectBenchOptions& o) {
     fs::remove_all(views + "-write-once", ec);
     auto project = InChild(args("project", views));
     if (!project.ok()) return Fail("bench", project.status().WithContext("projection"));
-    PrintLine(fmt::format("  {:>10}  {:>12.0f} {:>8.0f}  {:>12.0f} {:>8.0f}  {:>12.0f} {:>8.0f} "
-                          "{:>9.0f}% {:>12.0f}%",
-                          n, ceiling->rate(), ceiling->peak_rss_kb / 1024.0, once->rate(),
-                          once->peak_rss_kb / 1024.0, project->rate(),
-                          project->peak_rss_kb / 1024.0, 100.0 * project->rate() / ceiling->rate(),
-                          100.0 * project->rate() / once->rate()));
+    PrintLine(fmt::format(
+        "  {:>10}  {:>12.0f} {:>8.0f}  {:>12.0f} {:>8.0f}  {:>12.0f} {:>8.0f} "
+        "{:>9.0f}% {:>12.0f}%",
+        n, ceiling->rate(), ceiling->peak_rss_kb / 1024.0, once->rate(), once->peak_rss_kb / 1024.0,
+        project->rate(), project->peak_rss_kb / 1024.0, 100.0 * project->rate() / ceiling->rate(),
+        100.0 * project->rate() / once->rate()));
   }
   if (o.dir.empty()) fs::remove_all(dir, ec);
   return 0;
@@ -1100,7 +1100,9 @@ Subcommand AddBench(CLI::App& root) {
   CLI::App* measure = c.app->add_subcommand("measure", "");
   measure->group("");  // hidden
   AddLogOptions(measure, mo.get(), "bench");
-  measure->add_option("what", *what)->check(CLI::IsMember({"read", "write", "project"}))->required();
+  measure->add_option("what", *what)
+      ->check(CLI::IsMember({"read", "write", "project"}))
+      ->required();
   measure->add_option("--views-dir", *views);
   c.run = [o, po, so, lo, mo, what, views, append, project, simulate, link, measure] {
     if (!measure->parsed()) PrintLine(fmt::format("bench: allocator {}", AllocatorName()));
