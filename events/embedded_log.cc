@@ -62,6 +62,9 @@ std::string LogKey(int64_t offset) {
 
 // Log values are [partition u32 BE][event bytes].
 constexpr size_t kLogValuePrefix = 4;
+// A log entry's bytes in a write batch beside its event's: the record tag,
+// column family id, two varint lengths, the key and the value prefix.
+constexpr size_t kLogEntryOverhead = 1 + 5 + 5 + 5 + 8 + kLogValuePrefix;
 
 // [IncidentKey(id)][0x00][sequence u64 BE]: an incident's entries in
 // sequence order, its day's incidents side by side.
@@ -410,7 +413,13 @@ struct EmbeddedLog::Impl {
       // Entries may go only once their incidents are indexed.
       if (WaitIndexed(next).ok()) head_cache.Clear();
     }
-    rocksdb::WriteBatch batch;
+    // Sized up front: a large append's batch would otherwise double its way
+    // to its size, copying itself each time.
+    size_t bytes = 64;
+    for (const PendingAppend* x : group) {
+      for (const EncodedEvent& e : x->events) bytes += e.bytes().size() + kLogEntryOverhead;
+    }
+    rocksdb::WriteBatch batch(bytes);
     bool any = false;
     const Status prefetched =
         is_closed ? Status::Unavailable("event log is closed") : Prefetch(group);

@@ -535,7 +535,10 @@ std::string AllocatorName() {
   if (mallctl("version", &version, &size, nullptr, 0) != 0 || version == nullptr) {
     return "glibc malloc (not jemalloc)";
   }
-  return fmt::format("jemalloc {}", version);
+  size_t oversize = 0;
+  size = sizeof(oversize);
+  if (mallctl("opt.oversize_threshold", &oversize, &size, nullptr, 0) != 0) oversize = 0;
+  return fmt::format("jemalloc {}, oversize_threshold {}", version, oversize);
 }
 
 // This process's peak resident memory (VmHWM), in KiB.

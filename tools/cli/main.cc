@@ -5,6 +5,16 @@
 
 #include "tools/cli/common.h"
 
+// jemalloc's settings for this process (read at its start). Its default
+// gives allocations of 8 MiB and more (a large append's write batch, RocksDB's
+// memtable blocks) an arena that hands their pages back at once, so each new
+// one faults in and zeroes fresh pages: 2.6 times the page faults and 14%
+// more CPU in a simulated year. 0 turns that arena off; freed pages are kept
+// for reuse and decay back to the system as for smaller sizes.
+extern "C" {
+const char* malloc_conf = "oversize_threshold:0";
+}
+
 int main(int argc, char** argv) {
   CLI::App app("blotter: event-sourced incident case management for 110 emergency call centres",
                "blotter");
