@@ -35,11 +35,16 @@ Result<const fb::Event*> DecodeEvent(std::string_view bytes) {
   return e;
 }
 
-std::string EncodeCanonical(const fb::EventT& event) {
-  flatbuffers::FlatBufferBuilder fbb(512);
+std::string_view PackCanonical(const fb::EventT& event) {
+  // Clear() resets a builder to the state of a fresh one and keeps its
+  // memory: a fresh builder per event allocated and grew its buffer each time.
+  thread_local flatbuffers::FlatBufferBuilder fbb(1024);
+  fbb.Clear();
   fb::FinishEventBuffer(fbb, fb::Event::Pack(fbb, &event));
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  return {reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()};
 }
+
+std::string EncodeCanonical(const fb::EventT& event) { return std::string(PackCanonical(event)); }
 
 Result<EncodedEvent> EncodedEvent::FromBytes(std::string bytes) {
   auto decoded = DecodeEvent(bytes);

@@ -3,7 +3,7 @@
 // The wire form of events: FlatBuffers bytes of blotter.fb.Event (events.fbs).
 //
 // Canonical bytes: an EventT packed by the generated Object API into a fresh
-// builder with the "BLEV" identifier. The same content always gives the same
+// (or cleared) builder with the "BLEV" identifier. The same content always gives the same
 // bytes, so the hash chain (hash_chain.h) can be checked after any round trip
 // (JSON, Kafka, another language) by re-encoding.
 //
@@ -31,6 +31,9 @@ Result<const fb::Event*> DecodeEvent(std::string_view bytes);
 
 // Packs `event` canonically.
 std::string EncodeCanonical(const fb::EventT& event);
+// The same bytes, packed into this thread's reused builder (no allocation
+// once it has grown): valid until the thread's next PackCanonical.
+std::string_view PackCanonical(const fb::EventT& event);
 
 // An event in canonical verified wire form with its envelope header at hand.
 // Built only by FromBytes or Seal, so header and bytes always agree. Cheap to

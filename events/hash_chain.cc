@@ -34,10 +34,10 @@ std::string Sha256(std::string_view data) {
 }
 
 std::string ComputeEventHash(const fb::EventT& event) {
-  if (event.hash.empty()) return Sha256(EncodeCanonical(event));
+  if (event.hash.empty()) return Sha256(PackCanonical(event));
   fb::EventT copy = event;
   copy.hash.clear();
-  return Sha256(EncodeCanonical(copy));
+  return Sha256(PackCanonical(copy));
 }
 
 Result<EncodedEvent> Seal(fb::EventT& event) {
@@ -45,7 +45,7 @@ Result<EncodedEvent> Seal(fb::EventT& event) {
     return Status::InvalidArgument("prev_hash must be set (32 bytes) before sealing");
   }
   event.hash.clear();
-  const std::string h = Sha256(EncodeCanonical(event));
+  const std::string h = Sha256(PackCanonical(event));
   event.hash.assign(h.begin(), h.end());
   std::string bytes = EncodeCanonical(event);
   auto decoded = DecodeEvent(bytes);
@@ -71,7 +71,7 @@ Status VerifyEventHash(const fb::Event& event) {
   event.UnPackTo(&t);
   const std::string stored = Bytes(event.hash());
   t.hash.clear();
-  if (Sha256(EncodeCanonical(t)) != stored) {
+  if (Sha256(PackCanonical(t)) != stored) {
     return Status::Corruption(
         fmt::format("{}: content does not match its hash (altered)", Name(event)));
   }
