@@ -3,9 +3,9 @@
 // The wire form of events: FlatBuffers bytes of blotter.fb.Event (events.fbs).
 //
 // Canonical bytes: an EventT packed by the generated Object API into a fresh
-// (or cleared) builder with the "BLEV" identifier. The same content always gives the same
-// bytes, so the hash chain (hash_chain.h) can be checked after any round trip
-// (JSON, Kafka, another language) by re-encoding.
+// (or cleared) builder with the "BLEV" identifier. The same content always
+// gives the same bytes, so the hash chain (hash_chain.h) can be checked after
+// any round trip (JSON, Kafka, another language) by re-encoding.
 //
 // Every decode runs the FlatBuffers Verifier: corrupt or foreign bytes come
 // back as kCorruption, never a crash.

@@ -556,14 +556,14 @@ long PeakRssKb() {
   return kb;
 }
 
-// The raw-write floor of bench project: what RocksDB alone costs for the one
+// The write-once floor of bench project: what RocksDB alone costs for the one
 // thing a projection that keeps the events must do, write each event once,
 // findable by incident. The log is read and verified ahead on a thread of its
 // own, as the runner reads it; each batch's events are grouped by incident
 // into one record per incident, keyed and laid out as the history view does
-// it (its fewest writes), and written in key order into a plain RocksDB with
-// the cheapest settings measured for this load: no WAL, a skip-list memtable,
-// LZ4. No state, no other view, no checkpoint.
+// it (its fewest writes), and written in key order into a plain RocksDB: no
+// WAL, LZ4 as history, RocksDB's defaults otherwise. No state, no other view,
+// no checkpoint.
 Result<uint64_t> WriteOnce(EventLog* log, const std::string& dir) {
   rocksdb::Options options;
   options.create_if_missing = true;
