@@ -45,7 +45,9 @@ TEST_P(LogConformanceTest, AppendsAndReadsBackInOrder) {
     EXPECT_EQ((*pa)[i].partition, log->PartitionOf("411681-20211008-0001"));
     // Offsets grow within a partition; they need not be dense (Kafka's
     // transaction markers take offsets too).
-    if (i > 0) EXPECT_GT((*pa)[i].offset, (*pa)[i - 1].offset);
+    if (i > 0) {
+      EXPECT_GT((*pa)[i].offset, (*pa)[i - 1].offset);
+    }
   }
 
   auto all = ReadAll(*log);
