@@ -62,6 +62,9 @@ std::string LogKey(int64_t offset) {
 
 // Log values are [partition u32 BE][event bytes].
 constexpr size_t kLogValuePrefix = 4;
+// A reader's scan of at least this many entries reads ahead this far.
+constexpr int64_t kReadAheadFrom = 1000;
+constexpr size_t kReadAheadBytes = 1 << 20;
 // A log entry's bytes in a write batch beside its event's: the record tag,
 // column family id, two varint lengths, the key and the value prefix.
 constexpr size_t kLogEntryOverhead = 1 + 5 + 5 + 5 + 8 + kLogValuePrefix;
@@ -794,6 +797,14 @@ class EmbeddedReader final : public LogReader {
     rocksdb::Slice upper_slice(upper);
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper_slice;
+    // A scan reads each block once: through the block cache it would evict
+    // what lookups use and pay for every insert (a third of a replay's
+    // reading time). A long one reads ahead in large steps rather than
+    // block by block; a live reader's short polls do not.
+    ro.fill_cache = false;
+    if (std::min<int64_t>(limit - cursor_, static_cast<int64_t>(max_records)) >= kReadAheadFrom) {
+      ro.readahead_size = kReadAheadBytes;
+    }
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kLogCf]));
     for (it->Seek(LogKey(cursor_)); it->Valid() && out->size() < max_records; it->Next()) {
       const int64_t offset = static_cast<int64_t>(GetBE(it->key().ToStringView(), 0, 8));
