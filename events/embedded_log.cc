@@ -798,9 +798,9 @@ class EmbeddedReader final : public LogReader {
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper_slice;
     // A scan reads each block once: through the block cache it would evict
-    // what lookups use and pay for every insert (a third of a replay's
-    // reading time). A long one reads ahead in large steps rather than
-    // block by block; a live reader's short polls do not.
+    // what lookups use and pay for inserting every block. A long one reads
+    // ahead in large steps rather than a read per block; a live reader's
+    // short polls do not.
     ro.fill_cache = false;
     if (std::min<int64_t>(limit - cursor_, static_cast<int64_t>(max_records)) >= kReadAheadFrom) {
       ro.readahead_size = kReadAheadBytes;
