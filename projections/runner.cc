@@ -42,6 +42,8 @@ Runner::Runner(EventLog* log, ViewStore* store, std::vector<std::unique_ptr<View
                RunnerOptions options)
     : log_(log), store_(store), views_(std::move(views)), options_(std::move(options)) {}
 
+Runner::~Runner() = default;
+
 Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
   BLOTTER_ASSIGN_OR_RETURN(auto checkpoints, store_->Checkpoints());
   BLOTTER_ASSIGN_OR_RETURN(dead_total_, store_->DeadLetterCount());
@@ -117,10 +119,17 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
                           const std::vector<Position>& positions, RunStats* stats) {
   rocksdb::DB* db = store_->db();
   // Room for the history's copy of every event and the rest, so the batch
-  // never grows by copying itself.
+  // never grows by copying itself; and one batch kept from call to call, so
+  // its pages are not handed back and faulted in again each time.
   size_t bytes = 0;
   for (const LogRecord& r : records) bytes += r.bytes.size();
-  rocksdb::WriteBatch batch(bytes + bytes / 2 + 4096);
+  const size_t room = bytes + bytes / 2 + 4096;
+  if (!batch_ || room > batch_room_) {
+    batch_ = std::make_unique<rocksdb::WriteBatch>(room);
+    batch_room_ = room;
+  }
+  rocksdb::WriteBatch& batch = *batch_;
+  batch.Clear();
   // Each touched incident: its state before the batch, and now.
   struct Touched {
     std::string key;  // IncidentKey(id)

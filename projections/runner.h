@@ -26,6 +26,10 @@
 #include "projections/store.h"
 #include "projections/view.h"
 
+namespace rocksdb {
+class WriteBatch;
+}  // namespace rocksdb
+
 namespace blotter::projections {
 
 struct RunnerOptions {
@@ -58,6 +62,7 @@ class Runner {
   // `log` and `store` must outlive the runner.
   Runner(EventLog* log, ViewStore* store, std::vector<std::unique_ptr<View>> views,
          RunnerOptions options);
+  ~Runner();
 
   // Applies events until caught up (with until_caught_up), until *stop turns
   // true, or until an error that is not the events' fault (I/O).
@@ -75,6 +80,9 @@ class Runner {
   RunnerOptions options_;
   uint64_t dead_total_ = 0;
   uint64_t since_persist_ = 0;
+  // The write batch ApplyBatch fills, reused (cleared) while it has room.
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+  size_t batch_room_ = 0;
 };
 
 // The views by name ("incidents", "history", "stats", "links");
