@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace blotter {
 namespace {
@@ -14,9 +15,14 @@ bool Digits(std::string_view s) {
 }  // namespace
 
 std::string IncidentIdPrefix(std::string_view division, Micros received_at) {
-  const std::string date = FormatTime(received_at).substr(0, 10);  // YYYY-MM-DD
-  return fmt::format("{}-{}{}{}-", division, date.substr(0, 4), date.substr(5, 2),
-                     date.substr(8, 2));
+  // The civil day at the display offset, computed rather than formatted as a
+  // whole time and cut up: this runs for every call the simulator makes.
+  using namespace std::chrono;
+  const sys_days day = floor<days>(
+      sys_time<microseconds>(microseconds(received_at + kDisplayOffsetMinutes * kMicrosPerMinute)));
+  const year_month_day ymd(day);
+  return fmt::format("{}-{:04}{:02}{:02}-", division, static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
 }
 
 std::string IncidentKey(std::string_view id) {
