@@ -20,6 +20,7 @@
 #include "events/incident_key.h"
 #include "events/kafka_log.h"
 #include "events/log_verify.h"
+#include "projections/history/history_view.h"
 #include "projections/linker/linker.h"
 #include "projections/prefetcher.h"
 #include "projections/runner.h"
@@ -582,6 +583,7 @@ Result<uint64_t> WriteOnce(EventLog* log, const std::string& dir) {
   uint64_t written = 0;
   struct Keyed {
     std::string incident;  // IncidentKey(id)
+    std::string_view id;
     uint64_t sequence;
     std::string_view bytes;
   };
@@ -597,7 +599,8 @@ Result<uint64_t> WriteOnce(EventLog* log, const std::string& dir) {
     keyed.clear();
     for (const LogRecord& r : *polled.batch) {
       const fb::Event& e = *fb::GetEvent(r.bytes.data());  // verified when read
-      keyed.push_back({IncidentKey(e.incident_id()->string_view()), e.sequence(), r.bytes});
+      const std::string_view id = e.incident_id()->string_view();
+      keyed.push_back({IncidentKey(id), id, e.sequence(), r.bytes});
     }
     std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
       return std::tie(a.incident, a.sequence) < std::tie(b.incident, b.sequence);
@@ -612,9 +615,7 @@ Result<uint64_t> WriteOnce(EventLog* log, const std::string& dir) {
         parts.emplace_back(lengths[j].data(), 4);
         parts.emplace_back(keyed[j].bytes.data(), keyed[j].bytes.size());
       }
-      std::string key = keyed[i].incident;
-      key.push_back('\0');
-      for (int b = 7; b >= 0; --b) key.push_back(static_cast<char>(keyed[i].sequence >> (8 * b)));
+      const std::string key = projections::HistoryView::Key(keyed[i].id, keyed[i].sequence);
       const rocksdb::Slice key_slice(key);
       s = batch.Put(rocksdb::SliceParts(&key_slice, 1),
                     rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
