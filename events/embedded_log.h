@@ -89,6 +89,7 @@ class EmbeddedLog final : public EventLog {
   Result<std::unique_ptr<LogReader>> NewReader(const ReaderOptions& options) override;
   bool KeepsHeads() const override { return true; }
   bool TotallyOrdered() const override { return true; }
+  bool IndexesIncidents() const override { return true; }
 
   // Wakes blocked readers with kUnavailable and refuses further appends.
   void Close();

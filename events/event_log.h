@@ -113,6 +113,10 @@ class EventLog {
   // audit can catch a deleted tail), not from the events themselves.
   virtual bool KeepsHeads() const { return false; }
 
+  // Whether ReadIncident answers from an index of the log's own (the
+  // embedded log) rather than by scanning a partition (Kafka).
+  virtual bool IndexesIncidents() const { return false; }
+
   // Whether one offset sequence spans all partitions (the embedded log), so
   // reading every partition together yields append order. Otherwise (Kafka)
   // log order is partition by partition.

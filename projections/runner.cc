@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 
 #include "events/hash_chain.h"
@@ -16,11 +17,16 @@
 #include "projections/stats/stats_view.h"
 
 namespace blotter::projections {
+namespace {
+
+constexpr std::array<const char*, 4> kAllViews = {"incidents", "history", "stats", "links"};
+
+}  // namespace
 
 Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
                                                      const std::vector<std::string>& names) {
   std::vector<std::unique_ptr<View>> out;
-  const std::vector<std::string> all = {"incidents", "history", "stats", "links"};
+  const std::vector<std::string> all(kAllViews.begin(), kAllViews.end());
   for (const std::string& n : names.empty() ? all : names) {
     if (n == "incidents") {
       out.push_back(std::make_unique<IncidentsView>(store));
@@ -38,6 +44,18 @@ Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
   return out;
 }
 
+Result<std::vector<std::string>> ChooseViews(const ViewStore& store, const EventLog* log,
+                                             const std::vector<std::string>& requested) {
+  if (!requested.empty()) return requested;
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<std::string> recorded, store.Views());
+  if (!recorded.empty()) return recorded;
+  BLOTTER_ASSIGN_OR_RETURN(auto checkpoints, store.Checkpoints());
+  if (!checkpoints.empty() || !log || !log->IndexesIncidents()) {
+    return std::vector<std::string>(kAllViews.begin(), kAllViews.end());
+  }
+  return std::vector<std::string>{"incidents", "stats", "links"};
+}
+
 Runner::Runner(EventLog* log, ViewStore* store, std::vector<std::unique_ptr<View>> views,
                RunnerOptions options)
     : log_(log), store_(store), views_(std::move(views)), options_(std::move(options)) {}
@@ -47,6 +65,9 @@ Runner::~Runner() = default;
 Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
   BLOTTER_ASSIGN_OR_RETURN(auto checkpoints, store_->Checkpoints());
   BLOTTER_ASSIGN_OR_RETURN(dead_total_, store_->DeadLetterCount());
+  std::vector<std::string> names;
+  for (const auto& v : views_) names.emplace_back(v->name());
+  BLOTTER_RETURN_IF_ERROR(store_->RecordViews(names));
   std::vector<int32_t> owned = options_.partitions;
   if (owned.empty()) {
     for (int32_t p = 0; p < log_->partitions(); ++p) owned.push_back(p);

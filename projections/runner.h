@@ -90,4 +90,15 @@ class Runner {
 Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
                                                      const std::vector<std::string>& names);
 
+// The views to run on, or report from, `store`: `requested` when not empty;
+// else the ones its first run recorded; else (a store built before views
+// were recorded) all four if it has checkpoints; else, for a new store, the
+// defaults for `log` (nullptr: all four). The defaults leave out history when
+// the log reads an incident through an index of its own (the embedded log):
+// there the log already is (incident id, sequence) -> event, and a history
+// view would be a second copy of every event on the same disk that nothing
+// reads. `blotter project --views history` still builds one.
+Result<std::vector<std::string>> ChooseViews(const ViewStore& store, const EventLog* log,
+                                             const std::vector<std::string>& requested);
+
 }  // namespace blotter::projections

@@ -17,6 +17,7 @@
 
 #include "events/embedded_log.h"
 #include "events/hash_chain.h"
+#include "projections/history/history_view.h"
 #include "projections/state_codec.h"
 #include "projections/stats/report.h"
 #include "projections/stats/stats_view.h"
@@ -179,6 +180,11 @@ TEST(RunnerTest, ViewsMatchTheLog) {
       Apply(folded, *DecodeEvent(r.bytes).value());
     folded.commands.clear();
     EXPECT_EQ(EncodeState(DecodeState(v).value()), EncodeState(folded)) << id;
+    // The history view holds what the embedded log reads by its own index
+    // (why a new store on it leaves history out: ChooseViews).
+    std::vector<std::string> from_log;
+    for (auto& r : log->ReadIncident(id).value()) from_log.push_back(std::move(r.bytes));
+    EXPECT_EQ(HistoryView::Read(*store, id).value(), from_log) << id;
   }
   // The stats count every incident once.
   int64_t incidents = 0;
@@ -188,6 +194,40 @@ TEST(RunnerTest, ViewsMatchTheLog) {
     incidents += DecodeCounter(it->value().ToStringView());
   }
   EXPECT_EQ(incidents, 300);
+}
+
+// Which views a store runs and reports: those asked for, else those its first
+// run recorded, else the log's defaults (no history on the embedded log).
+TEST(ChooseViewsTest, AskedThenRecordedThenTheLogsDefaults) {
+  using Names = std::vector<std::string>;
+  ScratchDir dir;
+  auto log = EmbeddedLog::Open(dir.Sub("log")).value();
+  Generate(log.get(), 20, 1);
+  auto store = ViewStore::Open(dir.Sub("views")).value();
+  EXPECT_EQ(ChooseViews(*store, log.get(), {}).value(), (Names{"incidents", "stats", "links"}));
+  EXPECT_EQ(ChooseViews(*store, nullptr, {}).value(),
+            (Names{"incidents", "history", "stats", "links"}));
+  EXPECT_EQ(ChooseViews(*store, log.get(), {"history"}).value(), Names{"history"});
+  RunnerOptions o;
+  o.until_caught_up = true;
+  Runner runner(log.get(), store.get(), MakeViews(store.get(), {"history", "stats"}).value(), o);
+  ASSERT_TRUE(runner.Run().ok());
+  EXPECT_EQ(ChooseViews(*store, log.get(), {}).value(), (Names{"history", "stats"}));
+  EXPECT_EQ(ChooseViews(*store, nullptr, {}).value(), (Names{"history", "stats"}));
+  EXPECT_EQ(ChooseViews(*store, log.get(), {"incidents"}).value(), Names{"incidents"});
+}
+
+// A store built before views were recorded was built with all four.
+TEST(ChooseViewsTest, AStoreWithCheckpointsButNoRecordHoldsAllFour) {
+  ScratchDir dir;
+  auto log = EmbeddedLog::Open(dir.Sub("log")).value();
+  auto store = ViewStore::Open(dir.Sub("views")).value();
+  ASSERT_TRUE(store->db()
+                  ->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), ViewStore::CheckpointKey(0),
+                        EncodeCounter(7))
+                  .ok());
+  EXPECT_EQ(ChooseViews(*store, log.get(), {}).value(),
+            (std::vector<std::string>{"incidents", "history", "stats", "links"}));
 }
 
 // A bulk catch-up leaves the indexes and stats uncompacted while it runs and

@@ -296,6 +296,28 @@ Result<uint64_t> ViewStore::DeadLetterCount() const {
   return static_cast<uint64_t>(DecodeCounter(v));
 }
 
+Result<std::vector<std::string>> ViewStore::Views() const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), kViewsKey, &v);
+  std::vector<std::string> out;
+  if (s.IsNotFound()) return out;
+  BLOTTER_RETURN_IF_ERROR(FromRocks(s, "read the views of the store"));
+  for (size_t at = 0; at <= v.size();) {
+    size_t comma = std::min(v.find(',', at), v.size());
+    if (comma > at) out.push_back(v.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+Status ViewStore::RecordViews(const std::vector<std::string>& names) {
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<std::string> recorded, Views());
+  if (!recorded.empty()) return Status::Ok();
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(Cf::kMeta), kViewsKey,
+                            fmt::format("{}", fmt::join(names, ","))),
+                   "record the views of the store");
+}
+
 Digester::Digester() : running_(Sha256("")) {}
 
 void Digester::Add(std::string_view key, std::string_view value) {

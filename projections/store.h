@@ -7,7 +7,7 @@
 //
 // Column families:
 //   default         checkpoint/<partition u32 BE> -> next offset; counters;
-//                   "format" -> kFormat
+//                   "format" -> kFormat; "views" -> the views, comma-separated
 //   incidents       IncidentKey(id) (events/incident_key.h) -> state record
 //                   (state_codec.h)
 //   incident_index  secondary indexes of the incidents view
@@ -79,6 +79,11 @@ class ViewStore {
   // partition -> next offset to apply.
   Result<std::map<int32_t, int64_t>> Checkpoints() const;
   Result<uint64_t> DeadLetterCount() const;
+  // The views this store holds, as the first run on it recorded them
+  // (RecordViews); empty when none are recorded.
+  Result<std::vector<std::string>> Views() const;
+  // Records `names` as the store's views unless some are recorded already.
+  Status RecordViews(const std::vector<std::string>& names);
 
   // How the runner commits a batch (no WAL in kBulk).
   bool bulk() const { return access_ == Access::kBulk; }
@@ -100,6 +105,7 @@ class ViewStore {
   static std::string CheckpointKey(int32_t partition);
   static std::string DeadLetterKey(Position p);
   static constexpr char kDeadLetterCountKey[] = "dead-letter-count";
+  static constexpr char kViewsKey[] = "views";
 
  private:
   ViewStore() = default;

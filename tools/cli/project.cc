@@ -58,7 +58,9 @@ int Status_(const ProjectOptions& o, const std::string& dir) {
     lag = (*log)->TotallyOrdered() ? std::max(lag, behind) : lag + behind;
     positions += fmt::format("{}{}:{}", positions.empty() ? "" : " ", p, at);
   }
-  auto views = projections::MakeViews(store->get(), o.views);
+  auto names = projections::ChooseViews(**store, log->get(), o.views);
+  if (!names.ok()) return Fail("project", names.status());
+  auto views = projections::MakeViews(store->get(), *names);
   if (!views.ok()) return Fail("project", views.status());
   for (const auto& v : *views) {
     PrintLine(fmt::format("{:<10} positions {}  lag {}  dead letters {}", v->name(), positions, lag,
@@ -70,7 +72,9 @@ int Status_(const ProjectOptions& o, const std::string& dir) {
 int Digest(const ProjectOptions& o, const std::string& dir) {
   auto store = ViewStore::Open(dir, projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("project", store.status());
-  auto views = projections::MakeViews(store->get(), o.views);
+  auto names = projections::ChooseViews(**store, nullptr, o.views);
+  if (!names.ok()) return Fail("project", names.status());
+  auto views = projections::MakeViews(store->get(), *names);
   if (!views.ok()) return Fail("project", views.status());
   for (const auto& v : *views) {
     auto d = v->Digest(**store);
@@ -128,7 +132,8 @@ int Run(const ProjectOptions& o) {
       fmt::print(stderr, "{}project: {}\n", isatty(2) ? "\n" : "", m);
     };
     BLOTTER_ASSIGN_OR_RETURN(auto store, ViewStore::Open(target, access, notice));
-    BLOTTER_ASSIGN_OR_RETURN(auto views, projections::MakeViews(store.get(), o.views));
+    BLOTTER_ASSIGN_OR_RETURN(auto names, projections::ChooseViews(*store, log->get(), o.views));
+    BLOTTER_ASSIGN_OR_RETURN(auto views, projections::MakeViews(store.get(), names));
     Progress progress(access == ViewStore::Access::kBulk ? "project (catching up)" : "project",
                       until_caught_up ? behind : 0);
     projections::RunnerOptions ro;
@@ -198,7 +203,11 @@ Subcommand AddProject(CLI::App& root) {
                           "run the projections (incidents, history, stats, links) into RocksDB "
                           "views: live, --until-caught-up, or --rebuild; or --status, --digest");
   AddLogOptions(c.app, &o->log, "project");
-  c.app->add_option("--views", o->views, "views to run or report (default all)")->delimiter(',');
+  c.app
+      ->add_option("--views", o->views,
+                   "views to run or report (default: those the store holds; a new store: all, but "
+                   "history only on Kafka, as the embedded log reads an incident by its own index)")
+      ->delimiter(',');
   AddViewsDirOption(c.app, &o->views_dir);
   c.app->add_flag("--until-caught-up", o->until_caught_up,
                   "stop at the log's end as read at the start");
