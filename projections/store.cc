@@ -151,6 +151,12 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
       // bloom filter, memtable included.
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.05;
+      // In a catch-up its filling memtable starts every (atomic) flush: a
+      // small one keeps its skip list cheap to search and insert into, and
+      // spreads the flushes of the other memtables over the run instead of
+      // leaving most of them to its end. 1M-event rebuild: 1.34-1.42 s at 8
+      // and 16 MiB, 1.56-1.61 at 32, 1.79 at 64, 1.59-1.66 at 4.
+      if (bulk) o.write_buffer_size = 8 << 20;
     }
     if (c == Cf::kHistory) o.compression = rocksdb::kLZ4Compression;
     // Levels sized from the bottom up: a store compacted once holds its data

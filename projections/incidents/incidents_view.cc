@@ -1,5 +1,7 @@
 #include "projections/incidents/incidents_view.h"
 
+#include <algorithm>
+
 #include "events/vocabulary.h"
 
 namespace blotter::projections {
@@ -13,17 +15,30 @@ std::string IncidentsView::TimeAndId(const IncidentState& s) {
   return out;
 }
 
-std::set<std::string> IncidentsView::IndexKeys(const IncidentState& s) {
-  std::set<std::string> keys;
+std::vector<std::string> IncidentsView::IndexKeys(const IncidentState& s) {
+  std::vector<std::string> keys;
   if (!s.exists()) return keys;
   const std::string tail = TimeAndId(s);
-  keys.insert("r/" + s.division + "/" + tail);
+  // Built by hand: this runs twice for every incident a batch touches.
+  auto add = [&](std::initializer_list<std::string_view> parts) {
+    std::string& k = keys.emplace_back();
+    k.reserve(64);
+    for (std::string_view p : parts) {
+      k += p;
+      k += '/';
+    }
+    k += tail;
+  };
+  keys.reserve(5 + s.units.size());
+  add({"r", s.division});
   if (s.category != fb::Category::unknown) {
-    keys.insert("k/" + std::string(Name(s.category)) + "/" + s.division + "/" + tail);
-    keys.insert("s/" + std::string(Name(s.subtype)) + "/" + s.division + "/" + tail);
+    add({"k", Name(s.category), s.division});
+    add({"s", Name(s.subtype), s.division});
   }
-  if (s.open()) keys.insert("o/" + std::string(Name(s.status)) + "/" + tail);
-  for (const auto& u : s.units) keys.insert("u/" + u.unit_id + "/" + tail);
+  if (s.open()) add({"o", Name(s.status)});
+  for (const auto& u : s.units) add({"u", u.unit_id});
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 
@@ -31,11 +46,14 @@ void IncidentsView::Finish(const IncidentState& before_state, const IncidentStat
                            rocksdb::WriteBatch* batch) {
   const auto before = IndexKeys(before_state);
   const auto after = IndexKeys(after_state);
+  auto in = [](const std::vector<std::string>& keys, const std::string& k) {
+    return std::binary_search(keys.begin(), keys.end(), k);
+  };
   for (const auto& k : before) {
-    if (!after.contains(k)) batch->Delete(store_->cf(Cf::kIncidentIndex), k);
+    if (!in(after, k)) batch->Delete(store_->cf(Cf::kIncidentIndex), k);
   }
   for (const auto& k : after) {
-    if (!before.contains(k)) batch->Put(store_->cf(Cf::kIncidentIndex), k, "");
+    if (!in(before, k)) batch->Put(store_->cf(Cf::kIncidentIndex), k, "");
   }
 }
 

@@ -9,8 +9,8 @@
 //   o/<status>/<received BE>/<id>                 open incidents by status
 //   u/<unit>/<received BE>/<id>                   by unit
 
-#include <set>
 #include <string>
+#include <vector>
 
 #include "projections/view.h"
 
@@ -24,8 +24,9 @@ class IncidentsView final : public View {
   void Finish(const IncidentState& before, const IncidentState& after,
               rocksdb::WriteBatch* batch) override;
 
-  // The index keys of a state (empty for an incident that does not exist).
-  static std::set<std::string> IndexKeys(const IncidentState& state);
+  // The index keys of a state, sorted, each once (none for an incident that
+  // does not exist).
+  static std::vector<std::string> IndexKeys(const IncidentState& state);
   // "<received BE>/<id>": the tail every index key ends with.
   static std::string TimeAndId(const IncidentState& state);
 

@@ -14,9 +14,11 @@
 // <day> is the local (UTC+8) date the incident was received, YYYYMMDD;
 // <bucket> is two digits, 00 = under 30 s, ..., 40 = 20 minutes or more.
 
-#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "events/head_tracker.h"
 #include "projections/view.h"
 
 namespace blotter::projections {
@@ -33,15 +35,15 @@ class StatsView final : public View {
               rocksdb::WriteBatch* batch) override;
   void Flush(rocksdb::WriteBatch* batch) override;
 
-  // The counters an incident in `state` contributes.
-  static std::map<std::string, int64_t> Contribution(const IncidentState& state);
+  // The counters an incident in `state` contributes, each key once.
+  static std::vector<std::pair<std::string, int64_t>> Contribution(const IncidentState& state);
   static std::string Day(Micros t);
   static int DelayBucket(Micros delay);
 
  private:
   ViewStore* store_;
   // This batch's changes, one merge per counter when it commits.
-  std::map<std::string, int64_t> pending_;
+  StringMap<int64_t> pending_;
 };
 
 }  // namespace blotter::projections
