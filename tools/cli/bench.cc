@@ -632,7 +632,9 @@ int RunProjectBench(const ProjectBenchOptions& o) {
                     std::chrono::system_clock::now().time_since_epoch().count() / 1000000);
     lo.transactional_id = lo.topic_prefix;
     {
-      // Fill the log, streaming: incidents of five events, 50,000 events per append.
+      // Fill the log, streaming: incidents of five events, 50,000 events per
+      // append; into a fresh one (a run before left its own in --dir).
+      if (!kafka) fs::remove_all(lo.data_dir, ec);
       auto log = OpenLog(lo, /*create=*/true);
       if (!log.ok()) return Fail("bench", log.status());
       std::mt19937_64 rng(42);
