@@ -18,8 +18,9 @@
 namespace blotter::projections {
 namespace {
 
-constexpr const char* kCfNames[] = {"default", "incidents",    "incident_index", "history",
-                                    "stats",   "dead_letters", "links"};
+constexpr const char* kCfNames[] = {"default", "incidents",       "incident_index",
+                                    "history", "stats",           "dead_letters",
+                                    "links",   "incident_index_b"};
 
 // Adds int64 counters, so a batch can add to a counter without reading it.
 class AddInt64 final : public rocksdb::AssociativeMergeOperator {
@@ -270,25 +271,28 @@ Status ViewStore::CompactOwed() {
     notice_(fmt::format("compacting {} once, after the catch-up", fmt::join(names, ", ")));
   }
   // One compaction cannot be split here (every level-0 file spans all the
-  // keys), so the column families compact side by side, the index (by far
-  // the largest) alone.
+  // keys), so the column families compact side by side, each half of the
+  // index (by far the largest) on a thread of its own.
   auto compact = [this](Cf c) {
     rocksdb::CompactRangeOptions co;
     co.exclusive_manual_compaction = false;
     return FromRocks(db_->CompactRange(co, cf(c), nullptr, nullptr),
                      fmt::format("compact {}", CfName(c)));
   };
-  Status index = Status::Ok();
-  std::thread largest;
-  if (std::erase(owed, Cf::kIncidentIndex) > 0) {
-    largest = std::thread([&] { index = compact(Cf::kIncidentIndex); });
+  std::vector<Status> index(2, Status::Ok());
+  std::vector<std::thread> halves;
+  for (int i = 0; i < 2; ++i) {
+    const Cf half = i == 0 ? Cf::kIncidentIndex : Cf::kIncidentIndexB;
+    if (std::erase(owed, half) > 0) {
+      halves.emplace_back([&index, &compact, half, i] { index[i] = compact(half); });
+    }
   }
   Status rest = Status::Ok();
   for (Cf c : owed) {
     if (rest.ok()) rest = compact(c);
   }
-  if (largest.joinable()) largest.join();
-  BLOTTER_RETURN_IF_ERROR(index);
+  for (auto& t : halves) t.join();
+  for (const Status& s : index) BLOTTER_RETURN_IF_ERROR(s);
   return rest;
 }
 

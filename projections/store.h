@@ -10,7 +10,9 @@
 //                   "format" -> kFormat; "views" -> the views, comma-separated
 //   incidents       IncidentKey(id) (events/incident_key.h) -> state record
 //                   (state_codec.h)
-//   incident_index  secondary indexes of the incidents view
+//   incident_index  secondary indexes of the incidents view: by region and by
+//                   category (incidents_view.h)
+//   incident_index_b  the others: by subtype, open by status, by unit
 //   history         [IncidentKey(id)][0x00][first sequence u64 BE] -> that event and
 //                   the incident's next ones applied in the same batch, each
 //                   as [length u32 LE][encoded event]
@@ -45,6 +47,7 @@ enum class Cf {
   kStats,
   kDeadLetters,
   kLinks,
+  kIncidentIndexB,
   kCount
 };
 const char* CfName(Cf cf);
@@ -100,7 +103,7 @@ class ViewStore {
 
   // The layout this build writes (the "format" key of the default column
   // family). A store of another format is refused: rebuild it.
-  static constexpr int64_t kFormat = 2;
+  static constexpr int64_t kFormat = 3;
 
   static std::string CheckpointKey(int32_t partition);
   static std::string DeadLetterKey(Position p);

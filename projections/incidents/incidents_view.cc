@@ -50,10 +50,10 @@ void IncidentsView::Finish(const IncidentState& before_state, const IncidentStat
     return std::binary_search(keys.begin(), keys.end(), k);
   };
   for (const auto& k : before) {
-    if (!in(after, k)) batch->Delete(store_->cf(Cf::kIncidentIndex), k);
+    if (!in(after, k)) batch->Delete(store_->cf(IndexCf(k)), k);
   }
   for (const auto& k : after) {
-    if (!in(before, k)) batch->Put(store_->cf(Cf::kIncidentIndex), k, "");
+    if (!in(before, k)) batch->Put(store_->cf(IndexCf(k)), k, "");
   }
 }
 

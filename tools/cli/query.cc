@@ -88,8 +88,8 @@ int Incidents(const QueryOptions& o) {
     cursor = {*t, o.cursor.substr(slash + 1)};
   }
   rocksdb::DB* db = (*store)->db();
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidentIndex)));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(
+      rocksdb::ReadOptions(), (*store)->cf(projections::IncidentsView::IndexCf(prefix))));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::string_view k = it->key().ToStringView();
     // Keys end with /<received, 8 bytes>/<id>; incident ids hold no '/'.
