@@ -57,7 +57,7 @@ $B replay "${LOG[@]}" --incident 411621-20211106-0001 --occurred-by 2021-11-06T1
 section "The diesel-theft reports across Xiangcheng, Dancheng and Linquan (Anhui)"
 $B replay "${LOG[@]}" --as-of 2099-01-01T00:00:00+08:00 --format text | grep fuel_theft
 
-section "Projections: the incidents, history and stats views (blotter project)"
+section "Projections: the incidents, stats and links views (blotter project; history is the log's own index here)"
 VIEWS=(--views-dir build/demo-views)
 rm -rf build/demo-views
 $B project "${LOG[@]}" "${VIEWS[@]}" --until-caught-up

@@ -665,6 +665,7 @@ int RunProjectBench(const ProjectBenchOptions& o) {
     const std::string views = (fs::path(dir) / fmt::format("views-{}", n)).string();
     auto ceiling = InChild(args("read", views));
     if (!ceiling.ok()) return Fail("bench", ceiling.status().WithContext("ceiling"));
+    fs::remove_all(views, ec);  // a run before may have left its own
     auto project = InChild(args("project", views));
     if (!project.ok()) return Fail("bench", project.status().WithContext("projection"));
     std::string line =
