@@ -199,6 +199,7 @@ expect "tail printed what replay prints" cmp "$W/live.jsonl" "$W/tail.jsonl"
 check "project until caught up" "$B" project --data "$W/a" --until-caught-up
 check "project status" "$B" project --data "$W/a" --status
 expect "no lag, no dead letters" grep -q "incidents .* lag 0  dead letters 0" "$W/out"
+expect "the embedded log's views: no history copy" test "$(cut -d' ' -f1 "$W/out" | tr '\n' ,)" = "incidents,stats,links,"
 check "no dead letters listed" "$B" project --data "$W/a" --dead-letters
 expect "empty list" test "$(lines "$W/out")" = 0
 check "digest" "$B" project --data "$W/a" --digest
@@ -219,6 +220,9 @@ check "report json" "$B" report --data "$W/a" --from 2021-08-01 --to 2021-12-31 
 expect "per division" grep -q '"411681":{"calls_received":6' "$W/out"
 refuses "report needs a period" "required" "$B" report --data "$W/a"
 refuses "unknown view" "unknown view" "$B" project --data "$W/a" --views nope --status
+check "a history view on request" "$B" project --data "$W/a" --views-dir "$W/a-history" --views incidents,history --until-caught-up
+check "its status" "$B" project --data "$W/a" --views-dir "$W/a-history" --status
+expect "the store keeps the views it was built with" test "$(cut -d' ' -f1 "$W/out" | tr '\n' ,)" = "incidents,history,"
 
 # A second process on the same data directory gets a clear error.
 mkfifo "$W/fifo"
