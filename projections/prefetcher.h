@@ -2,8 +2,8 @@
 
 // Reading ahead of a consumer: a thread of its own polls and verifies the
 // next batches of a LogReader while the consumer works on the current one.
-// The projection runner reads through it; so does bench project's write-once
-// floor, so that the two compare.
+// The projection runner reads through it (a consumer-group reader excepted,
+// runner.cc).
 
 #include <condition_variable>
 #include <deque>

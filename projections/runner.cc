@@ -1,10 +1,12 @@
 #include "projections/runner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rocksdb/db.h>
 
 #include <algorithm>
 #include <array>
+#include <set>
 #include <unordered_map>
 
 #include "events/hash_chain.h"
@@ -65,9 +67,20 @@ Runner::~Runner() = default;
 Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
   BLOTTER_ASSIGN_OR_RETURN(auto checkpoints, store_->Checkpoints());
   BLOTTER_ASSIGN_OR_RETURN(dead_total_, store_->DeadLetterCount());
+  // The views share one checkpoint: a view left out of a run would miss its
+  // events for good, one added would lack the past.
   std::vector<std::string> names;
   for (const auto& v : views_) names.emplace_back(v->name());
-  BLOTTER_RETURN_IF_ERROR(store_->RecordViews(names));
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<std::string> recorded, store_->Views());
+  if (recorded.empty()) {
+    BLOTTER_RETURN_IF_ERROR(store_->RecordViews(names));
+  } else if (std::set<std::string>(recorded.begin(), recorded.end()) !=
+             std::set<std::string>(names.begin(), names.end())) {
+    return Status::FailedPrecondition(fmt::format(
+        "the store holds the views {} and cannot run {}: they share one checkpoint; rebuild it "
+        "with blotter project --rebuild --views {}",
+        fmt::join(recorded, ","), fmt::join(names, ","), fmt::join(names, ",")));
+  }
   std::vector<int32_t> owned = options_.partitions;
   if (owned.empty()) {
     for (int32_t p = 0; p < log_->partitions(); ++p) owned.push_back(p);

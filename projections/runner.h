@@ -97,7 +97,8 @@ Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
 // the log reads an incident through an index of its own (the embedded log):
 // there the log already is (incident id, sequence) -> event, and a history
 // view would be a second copy of every event on the same disk that nothing
-// reads. `blotter project --views history` still builds one.
+// reads. `blotter project --views history` still builds one. Runner::Run
+// refuses a store recorded with other views (kFailedPrecondition).
 Result<std::vector<std::string>> ChooseViews(const ViewStore& store, const EventLog* log,
                                              const std::vector<std::string>& requested);
 

@@ -215,6 +215,16 @@ TEST(ChooseViewsTest, AskedThenRecordedThenTheLogsDefaults) {
   EXPECT_EQ(ChooseViews(*store, log.get(), {}).value(), (Names{"history", "stats"}));
   EXPECT_EQ(ChooseViews(*store, nullptr, {}).value(), (Names{"history", "stats"}));
   EXPECT_EQ(ChooseViews(*store, log.get(), {"incidents"}).value(), Names{"incidents"});
+  // Running other views on it would leave some behind the shared checkpoint.
+  for (const Names& other : {Names{"history"}, Names{"history", "stats", "incidents"}}) {
+    Runner again(log.get(), store.get(), MakeViews(store.get(), other).value(), o);
+    auto r = again.Run();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(r.status().message().find("--rebuild"), std::string::npos) << r.status().message();
+  }
+  Runner same(log.get(), store.get(), MakeViews(store.get(), {"stats", "history"}).value(), o);
+  EXPECT_TRUE(same.Run().ok());
 }
 
 // A store built before views were recorded was built with all four.

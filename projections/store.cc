@@ -334,8 +334,6 @@ Result<std::vector<std::string>> ViewStore::Views() const {
 }
 
 Status ViewStore::RecordViews(const std::vector<std::string>& names) {
-  BLOTTER_ASSIGN_OR_RETURN(std::vector<std::string> recorded, Views());
-  if (!recorded.empty()) return Status::Ok();
   return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(Cf::kMeta), kViewsKey,
                             fmt::format("{}", fmt::join(names, ","))),
                    "record the views of the store");

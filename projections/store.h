@@ -85,7 +85,7 @@ class ViewStore {
   // The views this store holds, as the first run on it recorded them
   // (RecordViews); empty when none are recorded.
   Result<std::vector<std::string>> Views() const;
-  // Records `names` as the store's views unless some are recorded already.
+  // Records `names` as the store's views (Runner::Run, on a store with none).
   Status RecordViews(const std::vector<std::string>& names);
 
   // How the runner commits a batch (no WAL in kBulk).
