@@ -213,6 +213,29 @@ check "query incidents" "$B" query incidents --data "$W/a" --subtype fuel_theft 
 expect "seven fuel thefts in Zhoukou" test "$(lines "$W/out")" = 7
 check "query incidents across the border" "$B" query incidents --data "$W/a" --category criminal --region 341221
 expect "one in Linquan, Anhui" test "$(lines "$W/out")" = 1
+# Filters an index's keys do not carry (region in the open-by-status index,
+# status in the others, unit) are checked before an incident counts toward a
+# page: a page holds --limit matches whenever there are that many.
+Q='{"actor":"op","channel":"phone","description":"q","type":"receive"'
+{
+  echo "$Q"',"command_id":"q1","incident_id":"411681-20211201-0001","at":"2021-12-01T10:00:00+08:00","location":{"lat":33.4,"lon":114.9,"division":"411681"}}'
+  echo "$Q"',"command_id":"q2","incident_id":"341221-20211201-0001","at":"2021-12-01T10:05:00+08:00","location":{"lat":33.1,"lon":115.2,"division":"341221"}}'
+  echo "$Q"',"command_id":"q3","incident_id":"411681-20211201-0002","at":"2021-12-01T10:10:00+08:00","location":{"lat":33.4,"lon":114.9,"division":"411681"}}'
+  echo '{"actor":"op","type":"classify","command_id":"q4","incident_id":"411681-20211201-0002","at":"2021-12-01T10:11:00+08:00","category":"invalid","subtype":"prank"}'
+  echo "$Q"',"command_id":"q5","incident_id":"411681-20211201-0003","at":"2021-12-01T10:20:00+08:00","location":{"lat":33.4,"lon":114.9,"division":"411681"}}'
+  echo '{"actor":"op","type":"assign","command_id":"q6","incident_id":"411681-20211201-0001","at":"2021-12-01T10:02:00+08:00","unit_id":"XC-P-09","unit_kind":"patrol_car"}'
+} >"$W/q.jsonl"
+check "submit for queries" "$B" submit --data "$W/q" "$W/q.jsonl"
+check "project them" "$B" project --data "$W/q" --until-caught-up
+check "open by status in a region" "$B" query incidents --data "$W/q" --status received --region 4116
+expect "only the one in 4116" test "$(grep -c '"incident_id":"411681-20211201-0003"' "$W/out"),$(lines "$W/out")" = 1,1
+check "open by status, other region" "$B" query incidents --data "$W/q" --status received --region 3412
+expect "only the one in Linquan" test "$(grep -c '"incident_id":"341221-20211201-0001"' "$W/out"),$(lines "$W/out")" = 1,1
+check "resolved, newest first, one per page" "$B" query incidents --data "$W/q" --status resolved --region 411681 --limit 1
+expect "the resolved one, though a newer one is open" grep -q '"incident_id":"411681-20211201-0002"' "$W/out"
+check "by unit" "$B" query incidents --data "$W/q" --unit XC-P-09
+expect "the incident it attended" test "$(grep -c '"unit_id":"XC-P-09"' "$W/out")" = 1
+refuses "unknown status" "unknown status" "$B" query incidents --data "$W/q" --status arrived
 check "report" "$B" report --data "$W/a" --from 2021-08-01 --to 2021-12-31 --lang en
 expect "13 calls" grep -q "calls received *13" "$W/out"
 expect "2 arrests" grep -q "suspects arrested *2" "$W/out"

@@ -2,7 +2,9 @@
 
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <queue>
 #include <set>
 
@@ -23,7 +25,7 @@ struct QueryOptions {
   LogOptions log;
   std::string views_dir;
   std::string incident;
-  std::string category, subtype, region, from, to, status, cursor;
+  std::string category, subtype, region, from, to, status, unit, cursor;
   size_t limit = 50;
   std::string case_id;
   std::string format = "text";
@@ -50,8 +52,20 @@ int Incident(const QueryOptions& o) {
 int Incidents(const QueryOptions& o) {
   auto store = ViewStore::Open(ViewsDir(o), projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("query", store.status());
-  // The narrowest index the filters allow.
+  // The narrowest index the filters allow; the filters its keys do not
+  // carry are checked on each candidate's state before it counts toward a
+  // page, so that a page holds `limit` matches whenever there are that many.
+  if (!o.status.empty()) {
+    static constexpr std::string_view kStatuses[] = {"received", "classified", "dispatched",
+                                                     "on_scene", "resolved",   "transferred"};
+    if (std::find(std::begin(kStatuses), std::end(kStatuses), o.status) == std::end(kStatuses)) {
+      return Fail("query", fmt::format("unknown status '{}' (received, classified, dispatched, "
+                                       "on_scene, resolved, transferred)",
+                                       o.status));
+    }
+  }
   std::string prefix;
+  bool keyed_region = true;  // the index's keys carry the division
   if (!o.subtype.empty()) {
     auto st = EnumFromName<fb::Subtype>(o.subtype, "subtype");
     if (!st.ok()) return Fail("query", st.status());
@@ -60,11 +74,36 @@ int Incidents(const QueryOptions& o) {
     auto c = EnumFromName<fb::Category>(o.category, "category");
     if (!c.ok()) return Fail("query", c.status());
     prefix = "k/" + o.category + "/" + o.region;
+  } else if (!o.unit.empty()) {
+    prefix = "u/" + o.unit + "/";
+    keyed_region = false;
   } else if (!o.status.empty() && o.status != "resolved" && o.status != "transferred") {
     prefix = "o/" + o.status + "/";
+    keyed_region = false;
   } else {
     prefix = "r/" + o.region;
   }
+  const bool keyed_status = prefix.starts_with("o/");
+  const bool needs_state =
+      (!o.status.empty() && !keyed_status) || (!o.region.empty() && !keyed_region) ||
+      (!o.unit.empty() && !prefix.starts_with("u/")) || (!o.category.empty() && !o.subtype.empty());
+  auto matches = [&](const IncidentState& s) {
+    if (!o.status.empty() && Name(s.status) != o.status) return false;
+    if (!o.category.empty() && Name(s.category) != o.category) return false;
+    if (!o.subtype.empty() && Name(s.subtype) != o.subtype) return false;
+    if (!s.division.starts_with(o.region)) return false;
+    return o.unit.empty() || s.FindUnit(o.unit) != nullptr;
+  };
+  rocksdb::DB* db = (*store)->db();
+  auto read_state = [&](const std::string& id) -> std::optional<IncidentState> {
+    std::string v;
+    if (!db->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidents), IncidentKey(id), &v).ok()) {
+      return std::nullopt;
+    }
+    auto state = projections::DecodeState(v);
+    if (!state.ok()) return std::nullopt;
+    return std::move(*state);
+  };
   Micros from = INT64_MIN, to = INT64_MAX;
   if (!o.from.empty()) {
     auto t = ParseTime(o.from);
@@ -87,7 +126,6 @@ int Incidents(const QueryOptions& o) {
       return Fail("query", "--cursor is not a cursor this query printed");
     cursor = {*t, o.cursor.substr(slash + 1)};
   }
-  rocksdb::DB* db = (*store)->db();
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(
       rocksdb::ReadOptions(), (*store)->cf(projections::IncidentsView::IndexCf(prefix))));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -101,9 +139,14 @@ int Incidents(const QueryOptions& o) {
     for (char c : tb) t = (t << 8) | static_cast<uint8_t>(c);
     const Micros received = static_cast<Micros>(t ^ (uint64_t{1} << 63));
     if (received < from || received > to) continue;
-    const Entry e{received, id};
+    Entry e{received, id};
     if (!(e < cursor)) continue;
-    newest.push(e);
+    if (!newest.empty() && newest.size() == o.limit && !(newest.top() < e)) continue;
+    if (needs_state) {
+      auto state = read_state(e.second);
+      if (!state || !matches(*state)) continue;
+    }
+    newest.push(std::move(e));
     if (newest.size() > o.limit) newest.pop();
   }
   std::vector<Entry> page;
@@ -113,15 +156,8 @@ int Incidents(const QueryOptions& o) {
   }
   std::reverse(page.begin(), page.end());
   for (const Entry& e : page) {
-    std::string v;
-    if (!db->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidents), IncidentKey(e.second), &v)
-             .ok())
-      continue;
-    auto state = projections::DecodeState(v);
-    if (!state.ok()) continue;
-    if (!o.status.empty() && Name(state->status) != o.status) continue;
-    if (!o.category.empty() && Name(state->category) != o.category) continue;
-    PrintLine(StateToJson(*state).dump(-1, ' ', false));
+    auto state = read_state(e.second);
+    if (state) PrintLine(StateToJson(*state).dump(-1, ' ', false));
   }
   if (page.size() == o.limit && !page.empty()) {
     fmt::print(stderr, "more: --cursor {}/{}\n", FormatTime(page.back().first), page.back().second);
@@ -385,6 +421,7 @@ Subcommand AddQuery(CLI::App& root) {
   many->add_option("--to", o->to, "received at or before");
   many->add_option("--status", o->status,
                    "received, classified, dispatched, on_scene, resolved, transferred");
+  many->add_option("--unit", o->unit, "attended by this unit, e.g. XC-P-03");
   many->add_option("--limit", o->limit, "most incidents per page")->capture_default_str();
   many->add_option("--cursor", o->cursor, "continue after the page that printed this cursor");
   CLI::App* linked = c.app->add_subcommand(
