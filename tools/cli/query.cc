@@ -52,9 +52,6 @@ int Incident(const QueryOptions& o) {
 int Incidents(const QueryOptions& o) {
   auto store = ViewStore::Open(ViewsDir(o), projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("query", store.status());
-  // The narrowest index the filters allow; the filters its keys do not
-  // carry are checked on each candidate's state before it counts toward a
-  // page, so that a page holds `limit` matches whenever there are that many.
   if (!o.status.empty()) {
     static constexpr std::string_view kStatuses[] = {"received", "classified", "dispatched",
                                                      "on_scene", "resolved",   "transferred"};
@@ -64,6 +61,9 @@ int Incidents(const QueryOptions& o) {
                                        o.status));
     }
   }
+  // The narrowest index the filters allow; the filters its keys do not
+  // carry are checked on each candidate's state before it counts toward a
+  // page, so that a page holds `limit` matches whenever there are that many.
   std::string prefix;
   bool keyed_region = true;  // the index's keys carry the division
   if (!o.subtype.empty()) {
