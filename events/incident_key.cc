@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 
 namespace blotter {
 namespace {
@@ -15,12 +14,9 @@ bool Digits(std::string_view s) {
 }  // namespace
 
 std::string IncidentIdPrefix(std::string_view division, Micros received_at) {
-  // The civil day at the display offset, computed rather than formatted as a
-  // whole time and cut up: this runs for every call the simulator makes.
-  using namespace std::chrono;
-  const sys_days day = floor<days>(
-      sys_time<microseconds>(microseconds(received_at + kDisplayOffsetMinutes * kMicrosPerMinute)));
-  const year_month_day ymd(day);
+  // The civil day, computed rather than formatted as a whole time and cut
+  // up: this runs for every call the simulator makes.
+  const std::chrono::year_month_day ymd(CivilDay(received_at));
   return fmt::format("{}-{:04}{:02}{:02}-", division, static_cast<int>(ymd.year()),
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
 }

@@ -29,11 +29,16 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
 
 }  // namespace
 
+sys_days CivilDay(Micros t, int offset_minutes) {
+  const Micros local = t + static_cast<Micros>(offset_minutes) * kMicrosPerMinute;
+  return sys_days{std::chrono::days{FloorDiv(local, kMicrosPerDay)}};
+}
+
 std::string FormatTime(Micros t, int offset_minutes) {
   const Micros local = t + static_cast<Micros>(offset_minutes) * kMicrosPerMinute;
-  const int64_t days = FloorDiv(local, kMicrosPerDay);
-  const Micros in_day = local - days * kMicrosPerDay;
-  const year_month_day ymd{sys_days{std::chrono::days{days}}};
+  const sys_days civil = CivilDay(t, offset_minutes);
+  const Micros in_day = local - civil.time_since_epoch().count() * kMicrosPerDay;
+  const year_month_day ymd{civil};
   const int64_t secs = in_day / kMicrosPerSecond;
   const int64_t frac = in_day % kMicrosPerSecond;
   std::string out =

@@ -60,10 +60,8 @@ double HourOfDay(Micros t) {
 }
 
 int DayOfWeek(Micros t) {
-  const Micros local = t + kDisplayOffsetMinutes * kMicrosPerMinute;
-  const int64_t days =
-      local >= 0 ? local / kMicrosPerDay : -((-local + kMicrosPerDay - 1) / kMicrosPerDay);
-  return static_cast<int>(((days + 3) % 7 + 7) % 7);  // 1970-01-01 was a Thursday: 0 = Monday
+  // 0 = Monday, as ISO numbers them from 1.
+  return static_cast<int>(std::chrono::weekday(CivilDay(t)).iso_encoding()) - 1;
 }
 
 std::string Clock(double hour) {

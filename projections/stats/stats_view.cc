@@ -10,10 +10,7 @@ namespace blotter::projections {
 
 std::string StatsView::Day(Micros t) {
   // The calendar day where FormatTime puts t (China Standard Time).
-  const Micros local = t + kDisplayOffsetMinutes * kMicrosPerMinute;
-  const auto days = std::chrono::sys_days(std::chrono::days(
-      local >= 0 ? local / kMicrosPerDay : -((-local + kMicrosPerDay - 1) / kMicrosPerDay)));
-  const std::chrono::year_month_day ymd(days);
+  const std::chrono::year_month_day ymd(CivilDay(t));
   const int y = static_cast<int>(ymd.year());
   const unsigned digits[] = {static_cast<unsigned>(y), static_cast<unsigned>(ymd.month()),
                              static_cast<unsigned>(ymd.day())};

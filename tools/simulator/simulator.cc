@@ -80,9 +80,7 @@ struct LocalDay {
   int month;    // 0 = January
 };
 LocalDay DayFacts(Micros midnight) {
-  const auto local = midnight + kDisplayOffsetMinutes * kMicrosPerMinute;
-  const std::chrono::sys_days days(std::chrono::days(
-      local >= 0 ? local / kMicrosPerDay : -((-local + kMicrosPerDay - 1) / kMicrosPerDay)));
+  const std::chrono::sys_days days = CivilDay(midnight);
   const std::chrono::weekday wd(days);
   const std::chrono::year_month_day ymd(days);
   return {static_cast<int>(wd.iso_encoding()) - 1, static_cast<int>(unsigned(ymd.month())) - 1};
