@@ -149,6 +149,58 @@ Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
   return stats;
 }
 
+struct Runner::Touched {
+  std::string_view id;  // into the batch's records
+  std::string key;      // IncidentKey(id)
+  IncidentState before;
+  IncidentState now;
+};
+
+Status Runner::LoadTouched(const std::vector<LogRecord>& records,
+                           const std::vector<std::string>& errors) {
+  by_id_.clear();
+  by_id_.reserve(records.size());
+  touched_count_ = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!errors[i].empty()) continue;
+    const std::string_view id =
+        fb::GetEvent(records[i].bytes.data())->incident_id()->string_view();  // verified
+    if (!by_id_.try_emplace(id, static_cast<uint32_t>(touched_count_)).second) continue;
+    if (touched_count_ == touched_.size()) touched_.emplace_back();
+    Touched& t = touched_[touched_count_++];
+    t.id = id;
+    t.key = IncidentKey(id);
+  }
+  key_order_.resize(touched_count_);
+  for (uint32_t i = 0; i < touched_count_; ++i) key_order_[i] = i;
+  std::sort(key_order_.begin(), key_order_.end(),
+            [this](uint32_t a, uint32_t b) { return touched_[a].key < touched_[b].key; });
+  // One sorted MultiGet: each file's filter and index blocks are looked up
+  // once for the whole batch rather than once per incident, which matters in
+  // a rebuild, where most incidents asked for are not there yet.
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(touched_count_);
+  for (uint32_t i : key_order_) keys.emplace_back(touched_[i].key);
+  std::vector<rocksdb::PinnableSlice> values(touched_count_);
+  std::vector<rocksdb::Status> found(touched_count_);
+  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents), keys.size(),
+                         keys.data(), values.data(), found.data(), /*sorted_input=*/true);
+  for (size_t j = 0; j < touched_count_; ++j) {
+    Touched& t = touched_[key_order_[j]];
+    if (found[j].ok()) {
+      BLOTTER_ASSIGN_OR_RETURN(t.before, DecodeState(values[j].ToStringView()));
+    } else if (found[j].IsNotFound()) {
+      t.before = IncidentState();
+      t.before.incident_id = t.id;
+      t.before.last_hash = GenesisHash();
+    } else {
+      return Status::IOError(fmt::format("read incident states: {}", found[j].ToString()));
+    }
+    t.now = t.before;
+  }
+  return Status::Ok();
+}
+
 Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std::string>& errors,
                           const std::vector<Position>& positions, RunStats* stats) {
   rocksdb::DB* db = store_->db();
@@ -164,32 +216,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
   }
   rocksdb::WriteBatch& batch = *batch_;
   batch.Clear();
-  // Each touched incident: its state before the batch, and now.
-  struct Touched {
-    std::string key;  // IncidentKey(id)
-    IncidentState before;
-    IncidentState now;
-  };
-  StringMap<Touched> states;
-  states.reserve(records.size());
-  auto load = [&](std::string_view id) -> Result<IncidentState*> {
-    if (auto it = states.find(id); it != states.end()) return &it->second.now;
-    std::string key = IncidentKey(id);
-    std::string v;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIncidents), key, &v);
-    IncidentState state;
-    if (s.ok()) {
-      BLOTTER_ASSIGN_OR_RETURN(state, DecodeState(v));
-    } else if (!s.IsNotFound()) {
-      return Status::IOError(s.ToString());
-    } else {
-      state.incident_id = id;
-      state.last_hash = GenesisHash();
-    }
-    Touched& t = states.emplace(std::string(id), Touched{std::move(key), state, std::move(state)})
-                     .first->second;
-    return &t.now;
-  };
+  BLOTTER_RETURN_IF_ERROR(LoadTouched(records, errors));
   auto dead = [&](const LogRecord& r, const std::string& reason) {
     std::string value = reason;
     value.push_back('\0');
@@ -208,7 +235,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
       continue;
     }
     const fb::Event& e = *fb::GetEvent(r.bytes.data());  // verified when read
-    BLOTTER_ASSIGN_OR_RETURN(IncidentState * state, load(e.incident_id()->string_view()));
+    IncidentState* state = &touched_[by_id_.find(e.incident_id()->string_view())->second].now;
     if (e.sequence() != state->version + 1) {
       dead(r, fmt::format("incident {} event {}: expected sequence {} ({})", state->incident_id,
                           e.sequence(), state->version + 1,
@@ -235,15 +262,9 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
   }
   // In key order: each memtable insert then starts its search where the
   // previous one ended, instead of from the top of the skip list.
-  std::vector<const Touched*> changed;
-  changed.reserve(states.size());
-  for (const auto& [id, t] : states) {
-    if (t.now.version != t.before.version) changed.push_back(&t);
-  }
-  std::sort(changed.begin(), changed.end(),
-            [](const Touched* a, const Touched* b) { return a->key < b->key; });
-  for (const Touched* touched : changed) {
-    const Touched& t = *touched;
+  for (uint32_t i : key_order_) {
+    const Touched& t = touched_[i];
+    if (t.now.version == t.before.version) continue;
     batch.Put(store_->cf(Cf::kIncidents), t.key, EncodeState(t.now));
     for (auto& v : views_) v->Finish(t.before, t.now, &batch);
   }

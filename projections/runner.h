@@ -20,6 +20,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "events/event_log.h"
@@ -74,6 +76,12 @@ class Runner {
   Status ApplyBatch(std::vector<LogRecord>& records, const std::vector<std::string>& errors,
                     const std::vector<Position>& positions, RunStats* stats);
 
+  // Each incident the batch touches: its state before the batch, and now.
+  struct Touched;
+  // Fills touched_ (and by_id_) with the incidents of `records`' good
+  // events, read from the store in one sorted MultiGet.
+  Status LoadTouched(const std::vector<LogRecord>& records, const std::vector<std::string>& errors);
+
   EventLog* log_;
   ViewStore* store_;
   std::vector<std::unique_ptr<View>> views_;
@@ -83,6 +91,12 @@ class Runner {
   // The write batch ApplyBatch fills, reused (cleared) while it has room.
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   size_t batch_room_ = 0;
+  // Kept from batch to batch so that their memory is reused. by_id_'s keys
+  // point into the batch's records.
+  std::vector<Touched> touched_;
+  size_t touched_count_ = 0;
+  std::vector<uint32_t> key_order_;  // touched_ indexes in key order
+  std::unordered_map<std::string_view, uint32_t> by_id_;
 };
 
 // The views by name ("incidents", "history", "stats", "links");
