@@ -11,8 +11,8 @@
 //   incidents       IncidentKey(id) (events/incident_key.h) -> state record
 //                   (state_codec.h)
 //   incident_index  secondary indexes of the incidents view: by region and by
-//                   category (incidents_view.h)
-//   incident_index_b  the others: by subtype, open by status, by unit
+//                   unit (incidents_view.h)
+//   incident_index_b  the others: by subtype, open by status
 //   history         [IncidentKey(id)][0x00][first sequence u64 BE] -> that event and
 //                   the incident's next ones applied in the same batch, each
 //                   as [length u32 LE][encoded event]
@@ -103,7 +103,7 @@ class ViewStore {
 
   // The layout this build writes (the "format" key of the default column
   // family). A store of another format is refused: rebuild it.
-  static constexpr int64_t kFormat = 3;
+  static constexpr int64_t kFormat = 4;
 
   static std::string CheckpointKey(int32_t partition);
   static std::string DeadLetterKey(Position p);

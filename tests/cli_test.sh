@@ -224,6 +224,11 @@ Q='{"actor":"op","channel":"phone","description":"q","type":"receive"'
   echo '{"actor":"op","type":"classify","command_id":"q4","incident_id":"411681-20211201-0002","at":"2021-12-01T10:11:00+08:00","category":"invalid","subtype":"prank"}'
   echo "$Q"',"command_id":"q5","incident_id":"411681-20211201-0003","at":"2021-12-01T10:20:00+08:00","location":{"lat":33.4,"lon":114.9,"division":"411681"}}'
   echo '{"actor":"op","type":"assign","command_id":"q6","incident_id":"411681-20211201-0001","at":"2021-12-01T10:02:00+08:00","unit_id":"XC-P-09","unit_kind":"patrol_car"}'
+  # Two of subtype "other", which any category may use.
+  echo "$Q"',"command_id":"q7","incident_id":"411681-20211201-0004","at":"2021-12-01T10:30:00+08:00","location":{"lat":33.4,"lon":114.9,"division":"411681"}}'
+  echo '{"actor":"op","type":"classify","command_id":"q8","incident_id":"411681-20211201-0004","at":"2021-12-01T10:31:00+08:00","category":"criminal","subtype":"other"}'
+  echo "$Q"',"command_id":"q9","incident_id":"411681-20211201-0005","at":"2021-12-01T10:40:00+08:00","location":{"lat":33.4,"lon":114.9,"division":"411681"}}'
+  echo '{"actor":"op","type":"classify","command_id":"q10","incident_id":"411681-20211201-0005","at":"2021-12-01T10:41:00+08:00","category":"public_order","subtype":"other"}'
 } >"$W/q.jsonl"
 check "submit for queries" "$B" submit --data "$W/q" "$W/q.jsonl"
 check "project them" "$B" project --data "$W/q" --until-caught-up
@@ -236,6 +241,13 @@ expect "the resolved one, though a newer one is open" grep -q '"incident_id":"41
 check "by unit" "$B" query incidents --data "$W/q" --unit XC-P-09
 expect "the incident it attended" test "$(grep -c '"unit_id":"XC-P-09"' "$W/out")" = 1
 refuses "unknown status" "unknown status" "$B" query incidents --data "$W/q" --status arrived
+# By category: its subtypes' index ranges, and "other"'s checked by state.
+check "by category" "$B" query incidents --data "$W/q" --category criminal --region 4116
+expect "only the criminal one of subtype other" test "$(grep -c '"incident_id":"411681-20211201-0004"' "$W/out"),$(lines "$W/out")" = 1,1
+check "by category, another" "$B" query incidents --data "$W/q" --category invalid
+expect "only the prank" test "$(grep -c '"incident_id":"411681-20211201-0002"' "$W/out"),$(lines "$W/out")" = 1,1
+check "by category and subtype" "$B" query incidents --data "$W/q" --category public_order --subtype other
+expect "only the public order one" test "$(grep -c '"incident_id":"411681-20211201-0005"' "$W/out"),$(lines "$W/out")" = 1,1
 check "report" "$B" report --data "$W/a" --from 2021-08-01 --to 2021-12-31 --lang en
 expect "13 calls" grep -q "calls received *13" "$W/out"
 expect "2 arrests" grep -q "suspects arrested *2" "$W/out"

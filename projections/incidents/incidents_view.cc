@@ -29,12 +29,9 @@ std::vector<std::string> IncidentsView::IndexKeys(const IncidentState& s) {
     }
     k += tail;
   };
-  keys.reserve(5 + s.units.size());
+  keys.reserve(3 + s.units.size());
   add({"r", s.division});
-  if (s.category != fb::Category::unknown) {
-    add({"k", Name(s.category), s.division});
-    add({"s", Name(s.subtype), s.division});
-  }
+  if (s.category != fb::Category::unknown) add({"s", Name(s.subtype), s.division});
   if (s.open()) add({"o", Name(s.status)});
   for (const auto& u : s.units) add({"u", u.unit_id});
   std::sort(keys.begin(), keys.end());

@@ -4,13 +4,16 @@
 // the `incidents` column family) and secondary indexes, all valued empty,
 // newest last within a prefix; in `incident_index`:
 //   r/<division>/<received BE>/<id>               by region
-//   k/<category>/<division>/<received BE>/<id>    by category and region
-// and in `incident_index_b`:
-//   s/<subtype>/<division>/<received BE>/<id>     by subtype and region
-//   o/<status>/<received BE>/<id>                 open incidents by status
 //   u/<unit>/<received BE>/<id>                   by unit
+// and in `incident_index_b`:
+//   s/<subtype>/<division>/<received BE>/<id>     by subtype (so by category:
+//                                                 its subtypes) and region
+//   o/<status>/<received BE>/<id>                 open incidents by status
 // Two column families of about equal size rather than one, so that the
-// compaction a catch-up ends with (store.h) runs on both cores.
+// compaction a catch-up ends with (store.h) runs on both cores. No index by
+// category: a subtype belongs to one category (CategoryOf), except `other`,
+// so a query by category reads its subtypes' ranges and checks `other`'s
+// incidents' states; a fifth of the index's writes saved.
 
 #include <string>
 #include <vector>
@@ -34,7 +37,7 @@ class IncidentsView final : public View {
   static std::vector<std::string> IndexKeys(const IncidentState& state);
   // The column family that holds an index key (or a prefix of one).
   static Cf IndexCf(std::string_view key) {
-    return key.starts_with("r/") || key.starts_with("k/") ? Cf::kIncidentIndex
+    return key.starts_with("r/") || key.starts_with("u/") ? Cf::kIncidentIndex
                                                           : Cf::kIncidentIndexB;
   }
   // "<received BE>/<id>": the tail every index key ends with.

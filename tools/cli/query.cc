@@ -61,32 +61,44 @@ int Incidents(const QueryOptions& o) {
                                        o.status));
     }
   }
-  // The narrowest index the filters allow; the filters its keys do not
-  // carry are checked on each candidate's state before it counts toward a
-  // page, so that a page holds `limit` matches whenever there are that many.
-  std::string prefix;
+  // The narrowest index the filters allow, as one or more key ranges; the
+  // filters its keys do not carry are checked on each candidate's state
+  // before it counts toward a page, so that a page holds `limit` matches
+  // whenever there are that many.
+  struct Range {
+    std::string prefix;
+    bool check_category = false;  // a range of `other`, which any category may use
+  };
+  std::vector<Range> ranges;
   bool keyed_region = true;  // the index's keys carry the division
   if (!o.subtype.empty()) {
     auto st = EnumFromName<fb::Subtype>(o.subtype, "subtype");
     if (!st.ok()) return Fail("query", st.status());
-    prefix = "s/" + o.subtype + "/" + o.region;
+    ranges.push_back({"s/" + o.subtype + "/" + o.region, !o.category.empty()});
   } else if (!o.category.empty()) {
     auto c = EnumFromName<fb::Category>(o.category, "category");
     if (!c.ok()) return Fail("query", c.status());
-    prefix = "k/" + o.category + "/" + o.region;
+    // No index by category: its subtypes' ranges (incidents_view.h).
+    for (fb::Subtype st : fb::EnumValuesSubtype()) {
+      if (st != fb::Subtype::unknown && CategoryOf(st) == *c) {
+        ranges.push_back({fmt::format("s/{}/{}", Name(st), o.region)});
+      }
+    }
+    ranges.push_back({fmt::format("s/{}/{}", Name(fb::Subtype::other), o.region), true});
   } else if (!o.unit.empty()) {
-    prefix = "u/" + o.unit + "/";
+    ranges.push_back({"u/" + o.unit + "/"});
     keyed_region = false;
   } else if (!o.status.empty() && o.status != "resolved" && o.status != "transferred") {
-    prefix = "o/" + o.status + "/";
+    ranges.push_back({"o/" + o.status + "/"});
     keyed_region = false;
   } else {
-    prefix = "r/" + o.region;
+    ranges.push_back({"r/" + o.region});
   }
-  const bool keyed_status = prefix.starts_with("o/");
-  const bool needs_state =
-      (!o.status.empty() && !keyed_status) || (!o.region.empty() && !keyed_region) ||
-      (!o.unit.empty() && !prefix.starts_with("u/")) || (!o.category.empty() && !o.subtype.empty());
+  const std::string& first = ranges.front().prefix;
+  const bool keyed_status = first.starts_with("o/");
+  const bool needs_state = (!o.status.empty() && !keyed_status) ||
+                           (!o.region.empty() && !keyed_region) ||
+                           (!o.unit.empty() && !first.starts_with("u/"));
   auto matches = [&](const IncidentState& s) {
     if (!o.status.empty() && Name(s.status) != o.status) return false;
     if (!o.category.empty() && Name(s.category) != o.category) return false;
@@ -126,28 +138,31 @@ int Incidents(const QueryOptions& o) {
       return Fail("query", "--cursor is not a cursor this query printed");
     cursor = {*t, o.cursor.substr(slash + 1)};
   }
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(
-      rocksdb::ReadOptions(), (*store)->cf(projections::IncidentsView::IndexCf(prefix))));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string_view k = it->key().ToStringView();
-    // Keys end with /<received, 8 bytes>/<id>; incident ids hold no '/'.
-    const size_t slash = k.rfind('/');
-    if (slash == std::string_view::npos || slash < 8) continue;
-    const std::string id(k.substr(slash + 1));
-    const std::string_view tb = k.substr(slash - 8, 8);
-    uint64_t t = 0;
-    for (char c : tb) t = (t << 8) | static_cast<uint8_t>(c);
-    const Micros received = static_cast<Micros>(t ^ (uint64_t{1} << 63));
-    if (received < from || received > to) continue;
-    Entry e{received, id};
-    if (!(e < cursor)) continue;
-    if (!newest.empty() && newest.size() == o.limit && !(newest.top() < e)) continue;
-    if (needs_state) {
-      auto state = read_state(e.second);
-      if (!state || !matches(*state)) continue;
+  for (const Range& range : ranges) {
+    const std::string& prefix = range.prefix;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(
+        rocksdb::ReadOptions(), (*store)->cf(projections::IncidentsView::IndexCf(prefix))));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const std::string_view k = it->key().ToStringView();
+      // Keys end with /<received, 8 bytes>/<id>; incident ids hold no '/'.
+      const size_t slash = k.rfind('/');
+      if (slash == std::string_view::npos || slash < 8) continue;
+      const std::string id(k.substr(slash + 1));
+      const std::string_view tb = k.substr(slash - 8, 8);
+      uint64_t t = 0;
+      for (char c : tb) t = (t << 8) | static_cast<uint8_t>(c);
+      const Micros received = static_cast<Micros>(t ^ (uint64_t{1} << 63));
+      if (received < from || received > to) continue;
+      Entry e{received, id};
+      if (!(e < cursor)) continue;
+      if (!newest.empty() && newest.size() == o.limit && !(newest.top() < e)) continue;
+      if (needs_state || range.check_category) {
+        auto state = read_state(e.second);
+        if (!state || !matches(*state)) continue;
+      }
+      newest.push(std::move(e));
+      if (newest.size() > o.limit) newest.pop();
     }
-    newest.push(std::move(e));
-    if (newest.size() > o.limit) newest.pop();
   }
   std::vector<Entry> page;
   while (!newest.empty()) {
