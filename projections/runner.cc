@@ -188,7 +188,7 @@ Status Runner::LoadTouched(const std::vector<LogRecord>& records,
   for (size_t j = 0; j < touched_count_; ++j) {
     Touched& t = touched_[key_order_[j]];
     if (found[j].ok()) {
-      BLOTTER_ASSIGN_OR_RETURN(t.before, DecodeState(values[j].ToStringView()));
+      BLOTTER_ASSIGN_OR_RETURN(t.before, DecodeState(t.id, values[j].ToStringView()));
     } else if (found[j].IsNotFound()) {
       t.before = IncidentState();
       t.before.incident_id = t.id;

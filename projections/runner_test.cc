@@ -135,14 +135,28 @@ TEST(StateCodecTest, RoundTripsAState) {
   s.disposition = fb::Disposition::arrest;
   s.disposition_count = 2;
   s.received_at = -5;
+  // Times are kept as offsets from received_at: far ones, ones before it and
+  // unset ones (0) come back as they were.
+  s.last_recorded_at = 30;
+  s.classified_at = INT64_MAX;
+  s.first_dispatched_at = INT64_MIN + 1;
+  s.closed_at = -7;
   s.cases["K1"] = LinkStatus::kConfirmed;
-  auto back = DecodeState(EncodeState(s));
+  auto back = DecodeState(s.incident_id, EncodeState(s));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(EncodeState(*back), EncodeState(s));
+  EXPECT_EQ(back->incident_id, s.incident_id);  // from the caller, not the record
+  EXPECT_EQ(back->units[0].assigned_at, 10);
   EXPECT_EQ(back->units[0].arrived_at, 20);
   EXPECT_EQ(back->received_at, -5);
-  EXPECT_FALSE(DecodeState(EncodeState(s).substr(0, 20)).ok());
-  EXPECT_FALSE(DecodeState("").ok());
+  EXPECT_EQ(back->last_recorded_at, 30);
+  EXPECT_EQ(back->classified_at, INT64_MAX);
+  EXPECT_EQ(back->first_dispatched_at, INT64_MIN + 1);
+  EXPECT_EQ(back->first_arrived_at, 0);
+  EXPECT_EQ(back->closed_at, -7);
+  EXPECT_EQ(back->cases.at("K1"), LinkStatus::kConfirmed);
+  EXPECT_FALSE(DecodeState(s.incident_id, EncodeState(s).substr(0, 20)).ok());
+  EXPECT_FALSE(DecodeState("x", "").ok());
 }
 
 TEST(StatsViewTest, DaysAreChinaStandardTime) {
@@ -179,7 +193,7 @@ TEST(RunnerTest, ViewsMatchTheLog) {
     for (const auto& r : log->ReadIncident(id).value())
       Apply(folded, *DecodeEvent(r.bytes).value());
     folded.commands.clear();
-    EXPECT_EQ(EncodeState(DecodeState(v).value()), EncodeState(folded)) << id;
+    EXPECT_EQ(EncodeState(DecodeState(id, v).value()), EncodeState(folded)) << id;
     // The history view holds what the embedded log reads by its own index
     // (why a new store on it leaves history out: ChooseViews).
     std::vector<std::string> from_log;
@@ -402,7 +416,7 @@ TEST(RunnerTest, PoisonGoesToDeadLetters) {
                     ->Get(rocksdb::ReadOptions(), views->cf(Cf::kIncidents),
                           IncidentKey("411681-000000"), &v)
                     .ok());
-    const IncidentState head = DecodeState(v).value();
+    const IncidentState head = DecodeState("411681-000000", v).value();
     fb::EventT e;
     e.incident_id = head.incident_id;
     e.event_id = head.incident_id + "#x";

@@ -3,7 +3,8 @@
 namespace blotter::projections {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+// 2: the id left to the key; times after the call's receipt.
+constexpr uint8_t kVersion = 2;
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -46,6 +47,15 @@ class Reader {
     return s;
   }
   bool AtEnd() const { return pos_ == in_.size(); }
+  // What PutTimes wrote: each time offset from `base`, or 0 if not set.
+  void Times(uint64_t base, std::initializer_list<Micros*> times) {
+    const uint64_t set = Varint();
+    int bit = 0;
+    for (Micros* t : times) {
+      *t = (set >> bit++) & 1 ? static_cast<Micros>(base + static_cast<uint64_t>(Signed())) : 0;
+    }
+    if (set >> bit) Fail();
+  }
 
  private:
   uint64_t Fail() {
@@ -57,16 +67,31 @@ class Reader {
   bool ok_ = true;
 };
 
+// Times but the call's receipt are kept as offsets from it (minutes, in
+// microseconds: 4-5 bytes rather than 8), behind a mask of those set.
+void PutTimes(std::string* out, Micros base, std::initializer_list<Micros> times) {
+  uint64_t set = 0;
+  int bit = 0;
+  for (Micros t : times) set |= uint64_t{t != 0} << bit++;
+  PutVarint(out, set);
+  for (Micros t : times) {
+    if (t != 0) PutSigned(out, static_cast<int64_t>(static_cast<uint64_t>(t) - base));
+  }
+}
+
 }  // namespace
 
 std::string EncodeState(const IncidentState& s) {
   std::string out;
-  out.reserve(128 + s.units.size() * 32);
+  out.reserve(96 + s.units.size() * 24);
   out.push_back(static_cast<char>(kVersion));
-  PutString(&out, s.incident_id);
   PutVarint(&out, s.version);
   PutString(&out, s.last_hash);
-  PutSigned(&out, s.last_recorded_at);
+  PutSigned(&out, s.received_at);
+  const auto base = static_cast<uint64_t>(s.received_at);
+  PutTimes(&out, base,
+           {s.last_recorded_at, s.classified_at, s.first_dispatched_at, s.first_arrived_at,
+            s.closed_at});
   PutVarint(&out, static_cast<uint64_t>(s.status));
   PutVarint(&out, static_cast<uint64_t>(s.channel));
   PutString(&out, s.division);
@@ -78,16 +103,11 @@ std::string EncodeState(const IncidentState& s) {
     PutString(&out, u.unit_id);
     PutVarint(&out, static_cast<uint64_t>(u.kind));
     PutVarint(&out, u.reinforcement ? 1 : 0);
-    PutSigned(&out, u.assigned_at);
-    PutSigned(&out, u.arrived_at);
+    PutTimes(&out, base, {u.assigned_at, u.arrived_at});
   }
   PutVarint(&out, static_cast<uint64_t>(s.disposition));
   PutVarint(&out, s.disposition_count);
   PutVarint(&out, static_cast<uint64_t>(s.transferred_to));
-  for (Micros t :
-       {s.received_at, s.classified_at, s.first_dispatched_at, s.first_arrived_at, s.closed_at}) {
-    PutSigned(&out, t);
-  }
   PutVarint(&out, static_cast<uint64_t>(s.reopen_count));
   PutVarint(&out, static_cast<uint64_t>(s.note_count));
   PutVarint(&out, s.cases.size());
@@ -98,16 +118,19 @@ std::string EncodeState(const IncidentState& s) {
   return out;
 }
 
-Result<IncidentState> DecodeState(std::string_view bytes) {
+Result<IncidentState> DecodeState(std::string_view incident_id, std::string_view bytes) {
   if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kVersion) {
     return Status::Corruption("incident record has an unknown version");
   }
   Reader r(bytes.substr(1));
   IncidentState s;
-  s.incident_id = r.String();
+  s.incident_id = incident_id;
   s.version = r.Varint();
   s.last_hash = r.String();
-  s.last_recorded_at = r.Signed();
+  s.received_at = r.Signed();
+  const auto base = static_cast<uint64_t>(s.received_at);
+  r.Times(base, {&s.last_recorded_at, &s.classified_at, &s.first_dispatched_at, &s.first_arrived_at,
+                 &s.closed_at});
   s.status = static_cast<IncidentStatus>(r.Varint());
   s.channel = static_cast<fb::Channel>(r.Varint());
   s.division = r.String();
@@ -120,17 +143,12 @@ Result<IncidentState> DecodeState(std::string_view bytes) {
     u.unit_id = r.String();
     u.kind = static_cast<fb::UnitKind>(r.Varint());
     u.reinforcement = r.Varint() != 0;
-    u.assigned_at = r.Signed();
-    u.arrived_at = r.Signed();
+    r.Times(base, {&u.assigned_at, &u.arrived_at});
     s.units.push_back(std::move(u));
   }
   s.disposition = static_cast<fb::Disposition>(r.Varint());
   s.disposition_count = static_cast<uint32_t>(r.Varint());
   s.transferred_to = static_cast<fb::TransferDestination>(r.Varint());
-  for (Micros* t : {&s.received_at, &s.classified_at, &s.first_dispatched_at, &s.first_arrived_at,
-                    &s.closed_at}) {
-    *t = r.Signed();
-  }
   s.reopen_count = static_cast<int>(r.Varint());
   s.note_count = static_cast<int>(r.Varint());
   const uint64_t cases = r.Varint();

@@ -2,7 +2,8 @@
 
 // A compact binary form of IncidentState for the incidents view (varints and
 // length-prefixed strings, a version byte first). Command ids are not kept:
-// idempotency is the writer's business, not a view's.
+// idempotency is the writer's business, not a view's. Nor is the incident id:
+// the view's key holds it, and the caller hands it back to DecodeState.
 
 #include <string>
 #include <string_view>
@@ -12,6 +13,6 @@
 namespace blotter::projections {
 
 std::string EncodeState(const IncidentState& state);
-Result<IncidentState> DecodeState(std::string_view bytes);
+Result<IncidentState> DecodeState(std::string_view incident_id, std::string_view bytes);
 
 }  // namespace blotter::projections

@@ -43,7 +43,7 @@ int Incident(const QueryOptions& o) {
                                IncidentKey(o.incident), &v);
   if (s.IsNotFound()) return Fail("query", fmt::format("no incident {} in the views", o.incident));
   if (!s.ok()) return Fail("query", s.ToString());
-  auto state = projections::DecodeState(v);
+  auto state = projections::DecodeState(o.incident, v);
   if (!state.ok()) return Fail("query", state.status());
   PrintLine(StateToJson(*state).dump(-1, ' ', false));
   return 0;
@@ -112,7 +112,7 @@ int Incidents(const QueryOptions& o) {
     if (!db->Get(rocksdb::ReadOptions(), (*store)->cf(Cf::kIncidents), IncidentKey(id), &v).ok()) {
       return std::nullopt;
     }
-    auto state = projections::DecodeState(v);
+    auto state = projections::DecodeState(id, v);
     if (!state.ok()) return std::nullopt;
     return std::move(*state);
   };
@@ -216,7 +216,7 @@ Result<CaseView> LoadCase(const ViewStore& store, const std::string& case_id) {
             ->Get(rocksdb::ReadOptions(), store.cf(Cf::kIncidents), IncidentKey(v.link.incident_id),
                   &raw)
             .ok()) {
-      auto st = projections::DecodeState(raw);
+      auto st = projections::DecodeState(v.link.incident_id, raw);
       if (st.ok()) v.state = std::move(st).value();
     }
     if (v.link.status == "proposed") ++c.proposed;
