@@ -161,11 +161,14 @@ Status Runner::LoadTouched(const std::vector<LogRecord>& records,
   by_id_.clear();
   by_id_.reserve(records.size());
   touched_count_ = 0;
+  record_touched_.resize(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
     if (!errors[i].empty()) continue;
     const std::string_view id =
         fb::GetEvent(records[i].bytes.data())->incident_id()->string_view();  // verified
-    if (!by_id_.try_emplace(id, static_cast<uint32_t>(touched_count_)).second) continue;
+    const auto [it, added] = by_id_.try_emplace(id, static_cast<uint32_t>(touched_count_));
+    record_touched_[i] = it->second;
+    if (!added) continue;
     if (touched_count_ == touched_.size()) touched_.emplace_back();
     Touched& t = touched_[touched_count_++];
     t.id = id;
@@ -235,7 +238,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
       continue;
     }
     const fb::Event& e = *fb::GetEvent(r.bytes.data());  // verified when read
-    IncidentState* state = &touched_[by_id_.find(e.incident_id()->string_view())->second].now;
+    IncidentState* state = &touched_[record_touched_[i]].now;
     if (e.sequence() != state->version + 1) {
       dead(r, fmt::format("incident {} event {}: expected sequence {} ({})", state->incident_id,
                           e.sequence(), state->version + 1,

@@ -78,7 +78,7 @@ class Runner {
 
   // Each incident the batch touches: its state before the batch, and now.
   struct Touched;
-  // Fills touched_ (and by_id_) with the incidents of `records`' good
+  // Fills touched_ (and by_id_, record_touched_) with the incidents of `records`' good
   // events, read from the store in one sorted MultiGet.
   Status LoadTouched(const std::vector<LogRecord>& records, const std::vector<std::string>& errors);
 
@@ -95,7 +95,8 @@ class Runner {
   // point into the batch's records.
   std::vector<Touched> touched_;
   size_t touched_count_ = 0;
-  std::vector<uint32_t> key_order_;  // touched_ indexes in key order
+  std::vector<uint32_t> key_order_;       // touched_ indexes in key order
+  std::vector<uint32_t> record_touched_;  // record i's incident: touched_[record_touched_[i]]
   std::unordered_map<std::string_view, uint32_t> by_id_;
 };
 
