@@ -23,6 +23,19 @@ namespace {
 
 constexpr std::array<const char*, 4> kAllViews = {"incidents", "history", "stats", "links"};
 
+// The records come from the reading thread, so from another core's cache: a
+// record's fields are a chain of dependent loads (root, vtable, field), each
+// a miss unless its lines were asked for a few records ahead. Done in the
+// first pass over a batch (LoadTouched): 10M rebuild, the runner's thread
+// 0.4-0.7 CPU-s less in three paired runs. In the second pass as well, it
+// cost more than it saved.
+constexpr size_t kPrefetchAhead = 4;
+void Prefetch(const std::vector<LogRecord>& records, size_t i) {
+  if (i >= records.size()) return;
+  const std::string& bytes = records[i].bytes;
+  for (size_t at = 0; at < bytes.size(); at += 64) __builtin_prefetch(bytes.data() + at);
+}
+
 }  // namespace
 
 Result<std::vector<std::unique_ptr<View>>> MakeViews(ViewStore* store,
@@ -163,6 +176,7 @@ Status Runner::LoadTouched(const std::vector<LogRecord>& records,
   touched_count_ = 0;
   record_touched_.resize(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
+    Prefetch(records, i + kPrefetchAhead);
     if (!errors[i].empty()) continue;
     const std::string_view id =
         fb::GetEvent(records[i].bytes.data())->incident_id()->string_view();  // verified
