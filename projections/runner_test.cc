@@ -264,7 +264,8 @@ TEST(RunnerTest, BulkCatchUpEndsCompacted) {
   // A flush every 600 events: about 20 level-0 files per column family.
   ASSERT_TRUE(Project(log.get(), dir.Sub("bulk"), 200, ViewStore::Access::kBulk).ok());
   auto store = ViewStore::Open(dir.Sub("bulk")).value();
-  for (Cf c : {Cf::kHistory, Cf::kIncidentIndex, Cf::kIncidentIndexB, Cf::kStats}) {
+  for (Cf c :
+       {Cf::kHistory, Cf::kIncidentIndex, Cf::kIncidentIndexB, Cf::kIncidentIndexC, Cf::kStats}) {
     std::string files;
     ASSERT_TRUE(store->db()->GetProperty(store->cf(c), "rocksdb.num-files-at-level0", &files));
     // History compacts as it goes: a few level-0 files may wait for more.
@@ -298,6 +299,7 @@ TEST(RunnerTest, StoppedBulkCatchUpIsCompactedWhenOpenedForWriting) {
     ASSERT_TRUE(store->Persist().ok());
     EXPECT_GT(level0(*store, Cf::kIncidentIndex), 8);
     EXPECT_GT(level0(*store, Cf::kIncidentIndexB), 8);
+    EXPECT_GT(level0(*store, Cf::kIncidentIndexC), 8);
   }
   {
     std::vector<std::string> notices;
@@ -307,7 +309,7 @@ TEST(RunnerTest, StoppedBulkCatchUpIsCompactedWhenOpenedForWriting) {
         }).value();
     ASSERT_EQ(notices.size(), 1u);  // the user is told why opening takes a while
     EXPECT_NE(notices[0].find("incident_index"), std::string::npos) << notices[0];
-    for (Cf c : {Cf::kIncidentIndex, Cf::kIncidentIndexB, Cf::kStats}) {
+    for (Cf c : {Cf::kIncidentIndex, Cf::kIncidentIndexB, Cf::kIncidentIndexC, Cf::kStats}) {
       EXPECT_EQ(level0(*store, c), 0) << CfName(c);
     }
   }

@@ -18,9 +18,9 @@
 namespace blotter::projections {
 namespace {
 
-constexpr const char* kCfNames[] = {"default", "incidents",       "incident_index",
-                                    "history", "stats",           "dead_letters",
-                                    "links",   "incident_index_b"};
+constexpr const char* kCfNames[] = {
+    "default",      "incidents", "incident_index",   "history",         "stats",
+    "dead_letters", "links",     "incident_index_b", "incident_index_c"};
 
 // Adds int64 counters, so a batch can add to a counter without reading it.
 class AddInt64 final : public rocksdb::AssociativeMergeOperator {
@@ -124,8 +124,9 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
     // the checkpoints and the view data they describe together.
     db_options.atomic_flush = true;
     db_options.allow_concurrent_memtable_write = false;  // vector memtables
-    // FinishBulk's compactions run side by side (one flush, two compactions).
-    db_options.max_background_jobs = 3;
+    // FinishBulk's compactions run side by side (one flush, three
+    // compactions: the index's three parts).
+    db_options.max_background_jobs = 4;
   }
   // Index and filter blocks live in one bounded cache, so memory does not
   // grow with the views' size. Bloom filters only where something asks for a
@@ -279,7 +280,7 @@ Status ViewStore::CompactOwed() {
     notice_(fmt::format("compacting {} once, after the catch-up", fmt::join(names, ", ")));
   }
   // One compaction cannot be split here (every level-0 file spans all the
-  // keys), so the column families compact side by side, each half of the
+  // keys), so the column families compact side by side, each part of the
   // index (by far the largest) on a thread of its own.
   auto compact = [this](Cf c) {
     rocksdb::CompactRangeOptions co;
@@ -287,19 +288,20 @@ Status ViewStore::CompactOwed() {
     return FromRocks(db_->CompactRange(co, cf(c), nullptr, nullptr),
                      fmt::format("compact {}", CfName(c)));
   };
-  std::vector<Status> index(2, Status::Ok());
-  std::vector<std::thread> halves;
-  for (int i = 0; i < 2; ++i) {
-    const Cf half = i == 0 ? Cf::kIncidentIndex : Cf::kIncidentIndexB;
-    if (std::erase(owed, half) > 0) {
-      halves.emplace_back([&index, &compact, half, i] { index[i] = compact(half); });
+  constexpr Cf kParts[] = {Cf::kIncidentIndex, Cf::kIncidentIndexB, Cf::kIncidentIndexC};
+  std::vector<Status> index(std::size(kParts), Status::Ok());
+  std::vector<std::thread> parts;
+  for (size_t i = 0; i < std::size(kParts); ++i) {
+    const Cf part = kParts[i];
+    if (std::erase(owed, part) > 0) {
+      parts.emplace_back([&index, &compact, part, i] { index[i] = compact(part); });
     }
   }
   Status rest = Status::Ok();
   for (Cf c : owed) {
     if (rest.ok()) rest = compact(c);
   }
-  for (auto& t : halves) t.join();
+  for (auto& t : parts) t.join();
   for (const Status& s : index) BLOTTER_RETURN_IF_ERROR(s);
   return rest;
 }

@@ -10,9 +10,10 @@
 //                   "format" -> kFormat; "views" -> the views, comma-separated
 //   incidents       IncidentKey(id) (events/incident_key.h) -> state record
 //                   (state_codec.h)
-//   incident_index  secondary indexes of the incidents view: by region and by
-//                   unit (incidents_view.h)
-//   incident_index_b  the others: by subtype, open by status
+//   incident_index  secondary indexes of the incidents view: by region
+//                   (incidents_view.h)
+//   incident_index_b  by subtype, open by status
+//   incident_index_c  by unit
 //   history         [IncidentKey(id)][0x00][first sequence u64 BE] -> that event and
 //                   the incident's next ones applied in the same batch, each
 //                   as [length u32 LE][encoded event]
@@ -48,6 +49,7 @@ enum class Cf {
   kDeadLetters,
   kLinks,
   kIncidentIndexB,
+  kIncidentIndexC,
   kCount
 };
 const char* CfName(Cf cf);
