@@ -7,11 +7,14 @@ namespace {
 constexpr uint8_t kVersion = 2;
 
 void PutVarint(std::string* out, uint64_t v) {
+  char buf[10];  // one append rather than a push_back per byte
+  size_t n = 0;
   while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
+    buf[n++] = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  buf[n++] = static_cast<char>(v);
+  out->append(buf, n);
 }
 void PutSigned(std::string* out, int64_t v) {
   PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
