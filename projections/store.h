@@ -10,9 +10,9 @@
 //                   "format" -> kFormat; "views" -> the views, comma-separated
 //   incidents       IncidentKey(id) (events/incident_key.h) -> state record
 //                   (state_codec.h)
-//   incident_index  secondary indexes of the incidents view: by region
-//                   (incidents_view.h)
-//   incident_index_b  by subtype, open by status
+//   incident_index  secondary indexes of the incidents view: by subtype and
+//                   region (incidents_view.h)
+//   incident_index_b  open by status
 //   incident_index_c  by unit
 //   history         [IncidentKey(id)][0x00][first sequence u64 BE] -> that event and
 //                   the incident's next ones applied in the same batch, each

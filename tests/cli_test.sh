@@ -241,6 +241,11 @@ expect "the resolved one, though a newer one is open" grep -q '"incident_id":"41
 check "by unit" "$B" query incidents --data "$W/q" --unit XC-P-09
 expect "the incident it attended" test "$(grep -c '"unit_id":"XC-P-09"' "$W/out")" = 1
 refuses "unknown status" "unknown status" "$B" query incidents --data "$W/q" --status arrived
+# By region: every subtype's range, unclassified incidents (subtype unknown) included.
+check "by region" "$B" query incidents --data "$W/q" --region 4116
+expect "all five in 411681, the unclassified ones too" test "$(grep -c '"division":"411681"' "$W/out"),$(grep -c '"incident_id":"411681-20211201-0001"' "$W/out"),$(lines "$W/out")" = 5,1,5
+check "by region, newest first across subtypes" "$B" query incidents --data "$W/q" --region 41 --limit 2
+expect "the two newest, in order" test "$(sed -n 's/.*"incident_id":"\([^"]*\)".*/\1/p' "$W/out" | tr '\n' ' ')" = "411681-20211201-0005 411681-20211201-0004 "
 # By category: its subtypes' index ranges, and "other"'s checked by state.
 check "by category" "$B" query incidents --data "$W/q" --category criminal --region 4116
 expect "only the criminal one of subtype other" test "$(grep -c '"incident_id":"411681-20211201-0004"' "$W/out"),$(lines "$W/out")" = 1,1

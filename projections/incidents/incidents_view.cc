@@ -29,9 +29,8 @@ std::vector<std::string> IncidentsView::IndexKeys(const IncidentState& s) {
     }
     k += tail;
   };
-  keys.reserve(3 + s.units.size());
-  add({"r", s.division});
-  if (s.category != fb::Category::unknown) add({"s", Name(s.subtype), s.division});
+  keys.reserve(2 + s.units.size());
+  add({"s", Name(s.subtype), s.division});  // subtype unknown until classified
   if (s.open()) add({"o", Name(s.status)});
   for (const auto& u : s.units) add({"u", u.unit_id});
   std::sort(keys.begin(), keys.end());

@@ -3,19 +3,19 @@
 // The incidents view: each incident's current state (kept by the runner in
 // the `incidents` column family) and secondary indexes, all valued empty,
 // newest last within a prefix; in `incident_index`:
-//   r/<division>/<received BE>/<id>               by region
+//   s/<subtype>/<division>/<received BE>/<id>     by subtype and region
 // in `incident_index_b`:
-//   s/<subtype>/<division>/<received BE>/<id>     by subtype (so by category:
-//                                                 its subtypes) and region
 //   o/<status>/<received BE>/<id>                 open incidents by status
 // and in `incident_index_c`:
 //   u/<unit>/<received BE>/<id>                   by unit
-// Three column families rather than one, so that the compaction a catch-up
-// ends with (store.h) keeps both cores busy: one merge cannot be split, and
-// the first two are about the same size, the third a third of either. No index by
-// category: a subtype belongs to one category (CategoryOf), except `other`,
-// so a query by category reads its subtypes' ranges and checks `other`'s
-// incidents' states; a fifth of the index's writes saved.
+// One index serves subtype, category and region: an incident not yet
+// classified is under subtype `unknown`, so a query by region reads every
+// subtype's range of its division prefix (some fifty seeks), and one by
+// category its subtypes' ranges: a subtype belongs to one category
+// (CategoryOf), except `other`, whose incidents' states are checked. An index
+// by region and one by category would double the index's writes.
+// Three column families: the end of a catch-up compacts them side by side
+// (store.h), and the open index, which churns, stays small.
 
 #include <string>
 #include <vector>
@@ -39,7 +39,7 @@ class IncidentsView final : public View {
   static std::vector<std::string> IndexKeys(const IncidentState& state);
   // The column family that holds an index key (or a prefix of one).
   static Cf IndexCf(std::string_view key) {
-    if (key.starts_with("r/")) return Cf::kIncidentIndex;
+    if (key.starts_with("s/")) return Cf::kIncidentIndex;
     return key.starts_with("u/") ? Cf::kIncidentIndexC : Cf::kIncidentIndexB;
   }
   // "<received BE>/<id>": the tail every index key ends with.

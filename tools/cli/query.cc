@@ -78,9 +78,9 @@ int Incidents(const QueryOptions& o) {
   } else if (!o.category.empty()) {
     auto c = EnumFromName<fb::Category>(o.category, "category");
     if (!c.ok()) return Fail("query", c.status());
-    // No index by category: its subtypes' ranges (incidents_view.h).
+    // Its subtypes' ranges (incidents_view.h); `unknown` for category unknown.
     for (fb::Subtype st : fb::EnumValuesSubtype()) {
-      if (st != fb::Subtype::unknown && CategoryOf(st) == *c) {
+      if (st != fb::Subtype::other && CategoryOf(st) == *c) {
         ranges.push_back({fmt::format("s/{}/{}", Name(st), o.region)});
       }
     }
@@ -92,7 +92,10 @@ int Incidents(const QueryOptions& o) {
     ranges.push_back({"o/" + o.status + "/"});
     keyed_region = false;
   } else {
-    ranges.push_back({"r/" + o.region});
+    // Every subtype's range, unknown (not yet classified) included.
+    for (fb::Subtype st : fb::EnumValuesSubtype()) {
+      ranges.push_back({fmt::format("s/{}/{}", Name(st), o.region)});
+    }
   }
   const std::string& first = ranges.front().prefix;
   const bool keyed_status = first.starts_with("o/");
