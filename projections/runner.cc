@@ -10,7 +10,6 @@
 #include <unordered_map>
 
 #include "events/hash_chain.h"
-#include "events/head_tracker.h"
 #include "projections/history/history_view.h"
 #include "projections/incidents/incidents_view.h"
 #include "projections/linker/links_view.h"
