@@ -17,16 +17,9 @@
 
 #include "events/codec.h"
 #include "events/event_log.h"
+#include "events/string_map.h"
 
 namespace blotter {
-
-// String-keyed hash map that finds by string_view without allocating.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 class HeadTracker {
  public:

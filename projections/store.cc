@@ -150,11 +150,15 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
     const Cf c = static_cast<Cf>(i);
     rocksdb::ColumnFamilyOptions o;
     o.write_buffer_size = 32 << 20;
-    const bool point_lookups = c == Cf::kIncidents || c == Cf::kLinks || c == Cf::kMeta;
-    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(
-        c == Cf::kIncidents
-            ? states
-            : (point_lookups ? bloom : (bulk && IsCompactedAtEndOfBulk(c) ? unpinned : plain))));
+    const rocksdb::BlockBasedTableOptions* table = &plain;
+    if (c == Cf::kIncidents) {
+      table = &states;
+    } else if (c == Cf::kLinks || c == Cf::kMeta) {
+      table = &bloom;  // point lookups
+    } else if (bulk && IsCompactedAtEndOfBulk(c)) {
+      table = &unpinned;
+    }
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(*table));
     if (c == Cf::kStats) o.merge_operator = std::make_shared<AddInt64>();
     if (c == Cf::kIncidents) {
       // A rebuild mostly asks for incidents not there yet: answer "no" from a
@@ -280,30 +284,21 @@ Status ViewStore::CompactOwed() {
     notice_(fmt::format("compacting {} once, after the catch-up", fmt::join(names, ", ")));
   }
   // One compaction cannot be split here (every level-0 file spans all the
-  // keys), so the column families compact side by side, each part of the
-  // index (by far the largest) on a thread of its own.
-  auto compact = [this](Cf c) {
-    rocksdb::CompactRangeOptions co;
-    co.exclusive_manual_compaction = false;
-    return FromRocks(db_->CompactRange(co, cf(c), nullptr, nullptr),
-                     fmt::format("compact {}", CfName(c)));
-  };
-  constexpr Cf kParts[] = {Cf::kIncidentIndex, Cf::kIncidentIndexB, Cf::kIncidentIndexC};
-  std::vector<Status> index(std::size(kParts), Status::Ok());
-  std::vector<std::thread> parts;
-  for (size_t i = 0; i < std::size(kParts); ++i) {
-    const Cf part = kParts[i];
-    if (std::erase(owed, part) > 0) {
-      parts.emplace_back([&index, &compact, part, i] { index[i] = compact(part); });
-    }
+  // keys), so the column families compact side by side, each on a thread of
+  // its own (the index's three parts are by far the largest).
+  std::vector<Status> done(owed.size(), Status::Ok());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < owed.size(); ++i) {
+    threads.emplace_back([this, &owed, &done, i] {
+      rocksdb::CompactRangeOptions co;
+      co.exclusive_manual_compaction = false;
+      done[i] = FromRocks(db_->CompactRange(co, cf(owed[i]), nullptr, nullptr),
+                          fmt::format("compact {}", CfName(owed[i])));
+    });
   }
-  Status rest = Status::Ok();
-  for (Cf c : owed) {
-    if (rest.ok()) rest = compact(c);
-  }
-  for (auto& t : parts) t.join();
-  for (const Status& s : index) BLOTTER_RETURN_IF_ERROR(s);
-  return rest;
+  for (auto& t : threads) t.join();
+  for (const Status& s : done) BLOTTER_RETURN_IF_ERROR(s);
+  return Status::Ok();
 }
 
 Result<std::map<int32_t, int64_t>> ViewStore::Checkpoints() const {

@@ -11,7 +11,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "events/head_tracker.h"
+#include "events/string_map.h"
 #include "projections/view.h"
 
 namespace blotter::projections {

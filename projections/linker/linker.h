@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "events/aggregate.h"
-#include "events/head_tracker.h"
+#include "events/string_map.h"
 #include "projections/linker/model.h"
 
 namespace blotter::projections::linker {

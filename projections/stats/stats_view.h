@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "events/head_tracker.h"
+#include "events/string_map.h"
 #include "projections/view.h"
 
 namespace blotter::projections {

@@ -1,5 +1,6 @@
 // blotter query: reads the views (blotter project builds them).
 
+#include <fmt/ranges.h>
 #include <rocksdb/db.h>
 
 #include <algorithm>
@@ -53,12 +54,14 @@ int Incidents(const QueryOptions& o) {
   auto store = ViewStore::Open(ViewsDir(o), projections::ViewStore::Access::kRead);
   if (!store.ok()) return Fail("query", store.status());
   if (!o.status.empty()) {
-    static constexpr std::string_view kStatuses[] = {"received", "classified", "dispatched",
-                                                     "on_scene", "resolved",   "transferred"};
-    if (std::find(std::begin(kStatuses), std::end(kStatuses), o.status) == std::end(kStatuses)) {
-      return Fail("query", fmt::format("unknown status '{}' (received, classified, dispatched, "
-                                       "on_scene, resolved, transferred)",
-                                       o.status));
+    std::vector<std::string_view> statuses;
+    for (int s = static_cast<int>(IncidentStatus::kReceived);
+         s <= static_cast<int>(IncidentStatus::kTransferred); ++s) {
+      statuses.push_back(Name(static_cast<IncidentStatus>(s)));
+    }
+    if (std::find(statuses.begin(), statuses.end(), o.status) == statuses.end()) {
+      return Fail("query",
+                  fmt::format("unknown status '{}' ({})", o.status, fmt::join(statuses, ", ")));
     }
   }
   // The narrowest index the filters allow, as one or more key ranges; the

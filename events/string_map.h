@@ -1,0 +1,19 @@
+#pragma once
+
+// A string-keyed hash map that finds by string_view without allocating.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace blotter {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+}  // namespace blotter
