@@ -28,7 +28,8 @@
 // one at the front validates the queued appends, writes them as one synced
 // batch and wakes the others. Readers see only fully written appends.
 //
-// A log of format 1 (index keyed by the bare id) is re-indexed on open.
+// A log of format 1 (index keyed by the bare id), or one whose bulk load did
+// not finish, is re-indexed on open.
 //
 // One process at a time: a second Open of the same directory fails with kBusy.
 
@@ -62,6 +63,13 @@ struct EmbeddedLogOptions {
   // enough to stay in the CPU's caches: the incidents being worked on fit
   // many times over, and any other is one index read away.
   size_t head_cache_entries = 1 << 16;
+  // Bulk loading (a generated workload, such as simulate's): appends skip the
+  // WAL and become durable at Sync() or a clean close, not one by one. A
+  // crash in between loses the appends since the last Sync and leaves the log
+  // a prefix of its appends; the next open then rebuilds the incidents index
+  // from the log (a marker kept with WAL records that a load was under way).
+  // A follower sees bulk appends only once they are flushed.
+  bool bulk_load = false;
   // Told, before a long one-time job on open (re-indexing a log of an older
   // format: minutes for a year at scale 1.0), what it is. Unset: nothing.
   std::function<void(std::string_view)> notice;
@@ -84,6 +92,7 @@ class EmbeddedLog final : public EventLog {
   int32_t partitions() const override;
   Result<std::vector<Position>> Append(std::span<const EncodedEvent> events) override;
   Result<std::vector<int64_t>> EndOffsets() override;
+  Status Sync() override;
   Result<IncidentHead> Head(std::string_view incident_id) override;
   Result<std::vector<LogRecord>> ReadIncident(std::string_view incident_id) override;
   Result<std::unique_ptr<LogReader>> NewReader(const ReaderOptions& options) override;

@@ -88,13 +88,19 @@ class EventLog {
   int32_t PartitionOf(std::string_view incident_id) const;
 
   // Appends `events` atomically (all or none) and durably: when it returns OK
-  // every event is on disk (embedded: WAL synced) and the positions are in the
+  // every event is on disk (embedded: WAL synced; an embedded log opened for
+  // bulk loading: at the next Sync) and the positions are in the
   // order of `events`. Each event's sequence must be its incident's last
   // sequence + 1 and its prev_hash the last event's hash, counting earlier
   // events of the same call; otherwise kConflict and nothing is appended.
   // Concurrent appends are group-committed; each succeeds or fails alone.
   [[nodiscard]] virtual Result<std::vector<Position>> Append(
       std::span<const EncodedEvent> events) = 0;
+
+  // Makes every acknowledged append durable. Only a log that defers
+  // durability (an embedded log opened for bulk loading) has work to do; an
+  // error means the appends since the last Sync may be lost on a crash.
+  [[nodiscard]] virtual Status Sync() { return Status::Ok(); }
 
   // The offset the next append to each partition will get.
   [[nodiscard]] virtual Result<std::vector<int64_t>> EndOffsets() = 0;

@@ -118,9 +118,14 @@ done
 SIM=(--from 2021-11-04 --days 3 --scale 0.05 --regions 4116,341221 --seed 3)
 check "simulate" "$B" simulate --data "$W/s1" "${SIM[@]}" --truth "$W/truth.json"
 check "simulate again" "$B" simulate --data "$W/s2" "${SIM[@]}"
+check "simulate again, durably" "$B" simulate --data "$W/s2d" "${SIM[@]}" --durable
 "$B" replay --data "$W/s1" >"$W/s1.jsonl"
 "$B" replay --data "$W/s2" >"$W/s2.jsonl"
+"$B" replay --data "$W/s2d" >"$W/s2d.jsonl"
 expect "same seed, same log" cmp "$W/s1.jsonl" "$W/s2.jsonl"
+expect "a bulk load and a durable one, the same log" cmp "$W/s1.jsonl" "$W/s2d.jsonl"
+expect "the bulk load left no marker to redo" bash -c \
+  "! '$B' replay --data '$W/s1' --incident x 2>&1 | grep -q 'did not finish'"
 expect "simulated log verifies" "$B" replay --data "$W/s1" --verify
 check "project the simulation" "$B" project --data "$W/s1" --until-caught-up
 "$B" report --data "$W/s1" --from 2021-11-04 --to 2021-11-06 --format json >"$W/sim-report.json"

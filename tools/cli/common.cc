@@ -48,6 +48,7 @@ Result<std::unique_ptr<EventLog>> OpenLog(const LogOptions& o, bool create, bool
   EmbeddedLogOptions eo;
   eo.partitions = o.partitions;
   eo.create_if_missing = create;
+  eo.bulk_load = o.bulk_load;
   eo.notice = [](std::string_view m) { fmt::print(stderr, "blotter: {}\n", m); };
   auto log = EmbeddedLog::Open(o.data_dir, eo);
   if (!log.ok() && log.status().code() == StatusCode::kBusy && follow_if_busy) {

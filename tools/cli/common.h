@@ -26,6 +26,9 @@ struct LogOptions {
   std::string transactional_id;  // Kafka writer; default "blotter-<service>"
   int replication_factor = 1;    // a new Kafka topic's
   std::string service;           // the subcommand, for defaults
+  // Embedded: appends durable at Sync() rather than one by one
+  // (EmbeddedLogOptions::bulk_load).
+  bool bulk_load = false;
 };
 
 void AddLogOptions(CLI::App* app, LogOptions* options, std::string service);

@@ -27,6 +27,7 @@ struct SimulateCliOptions {
   std::vector<std::string> regions;
   bool no_series = false;
   size_t batch = 20000;
+  bool durable = false;
 };
 
 int Run(const SimulateCliOptions& o) {
@@ -56,7 +57,9 @@ int Run(const SimulateCliOptions& o) {
     truth_out.open(o.truth, std::ios::trunc);
     if (!truth_out) return Fail("simulate", fmt::format("cannot write --truth {}", o.truth));
   }
-  auto log = OpenLog(o.log, /*create=*/true);
+  LogOptions lo = o.log;
+  lo.bulk_load = !o.durable;
+  auto log = OpenLog(lo, /*create=*/true);
   if (!log.ok()) return Fail("simulate", log.status());
 
   sim::Simulator estimate(&*profile, so);
@@ -162,6 +165,7 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
   }
   stop();
   BLOTTER_RETURN_IF_ERROR(handler.Flush());
+  BLOTTER_RETURN_IF_ERROR(log->Sync());
   summary.calls = simulator.truth().calls;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   *truth = simulator.truth();
@@ -191,6 +195,9 @@ Subcommand AddSimulate(CLI::App& root) {
                    "division-code prefixes to simulate, e.g. 4116,341221 (default: all)")
       ->delimiter(',');
   c.app->add_flag("--no-series", o->no_series, "no injected crime series or look-alikes");
+  c.app->add_flag("--durable", o->durable,
+                  "embedded: sync each batch to the WAL as it is appended, as a live writer does "
+                  "(default: a bulk load, flushed at the end; a crash loses what was not flushed)");
   c.app->add_option("--batch", o->batch, "commands per durable append")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
