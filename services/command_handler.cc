@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -152,18 +153,27 @@ Result<SubmitResult> CommandHandler::DecideAndSeal(IncidentState& state, const C
   BLOTTER_ASSIGN_OR_RETURN(std::vector<fb::EventT> decided, Decide(state, command, ctx));
   SubmitResult out;
   out.incident_id = command.incident_id;
-  IncidentState next = state;
-  for (fb::EventT& e : decided) {
-    e.event_id = fmt::format("{}#{}", e.incident_id, e.sequence);
+  // Applied to the cached state as each event is sealed, not to a copy: only
+  // a failed seal (a broken invariant) can stop half way, and then the state
+  // is forgotten, to be read again from the log.
+  for (size_t i = 0; i < decided.size(); ++i) {
+    fb::EventT& e = decided[i];
+    char seq[24];
+    const auto end = std::to_chars(seq, seq + sizeof seq, e.sequence).ptr;
+    e.event_id.reserve(e.incident_id.size() + 1 + (end - seq));
+    e.event_id.append(e.incident_id).append(1, '#').append(seq, end);
     // recorded_at never runs backwards within an incident, whatever the clock does.
-    e.recorded_at = std::max(now, next.last_recorded_at);
-    const std::string& prev = next.version == 0 ? GenesisHash() : next.last_hash;
+    e.recorded_at = std::max(now, state.last_recorded_at);
+    const std::string& prev = state.version == 0 ? GenesisHash() : state.last_hash;
     e.prev_hash.assign(prev.begin(), prev.end());
-    BLOTTER_ASSIGN_OR_RETURN(EncodedEvent sealed, Seal(e));
-    Apply(next, *sealed.event());
-    out.events.push_back(std::move(sealed));
+    auto sealed = Seal(e);
+    if (!sealed.ok()) {
+      if (i > 0) Forget(std::string(state.incident_id));
+      return sealed.status();
+    }
+    Apply(state, *sealed->event());
+    out.events.push_back(std::move(sealed).value());
   }
-  state = std::move(next);
   return out;
 }
 
