@@ -559,8 +559,13 @@ Status CheckEvent(const IncidentState& state, const fb::Event& e) {
   return CheckRules(state, c, ctx).status();
 }
 
-Result<std::vector<fb::EventT>> Decide(const IncidentState& s, const Command& c,
-                                       const DecideContext& ctx) {
+namespace {
+
+// `payload`: the command's own (moved out) or a copy of it; taken only once
+// the command is accepted.
+template <typename TakePayload>
+Result<std::vector<fb::EventT>> DecideWith(const IncidentState& s, const Command& c,
+                                           const DecideContext& ctx, TakePayload take_payload) {
   if (c.command_id.empty()) return Bad("command needs a command_id");
   if (c.incident_id.empty()) return Bad("command needs an incident_id");
   if (c.actor.empty()) return Bad("command needs an actor (operator, unit or service id)");
@@ -568,19 +573,34 @@ Result<std::vector<fb::EventT>> Decide(const IncidentState& s, const Command& c,
 
   std::vector<fb::EventT> out;
   fb::EventT e = NewEvent(s, c, at, s.version + 1);
-  e.payload = c.payload;
-  out.push_back(std::move(e));
   // Invalid calls (prank, misdial, silent, duplicate) are closed at once.
-  if (c.payload.type == fb::Payload::IncidentClassified &&
-      c.payload.AsIncidentClassified()->category == fb::Category::invalid) {
+  const bool invalid = c.payload.type == fb::Payload::IncidentClassified &&
+                       c.payload.AsIncidentClassified()->category == fb::Category::invalid;
+  const fb::Subtype subtype =
+      invalid ? c.payload.AsIncidentClassified()->subtype : fb::Subtype::unknown;
+  e.payload = take_payload();
+  out.push_back(std::move(e));
+  if (invalid) {
     fb::IncidentResolvedT r;
     r.disposition = fb::Disposition::invalid_call;
-    r.summary = fmt::format("invalid call ({})", Name(c.payload.AsIncidentClassified()->subtype));
+    r.summary = fmt::format("invalid call ({})", Name(subtype));
     fb::EventT closing = NewEvent(s, c, at, s.version + 2);
     closing.payload.Set(std::move(r));
     out.push_back(std::move(closing));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<fb::EventT>> Decide(const IncidentState& s, const Command& c,
+                                       const DecideContext& ctx) {
+  return DecideWith(s, c, ctx, [&] { return c.payload; });
+}
+
+Result<std::vector<fb::EventT>> Decide(const IncidentState& s, Command&& c,
+                                       const DecideContext& ctx) {
+  return DecideWith(s, c, ctx, [&] { return std::move(c.payload); });
 }
 
 }  // namespace blotter

@@ -120,5 +120,9 @@ Status CheckEvent(const IncidentState& state, const fb::Event& event);
 // kAlreadyExists or kNotFound, with the rule in the message.
 Result<std::vector<fb::EventT>> Decide(const IncidentState& state, const Command& command,
                                        const DecideContext& context);
+// The same, moving the payload out of `command` into the event when the
+// command is accepted (left as it was when rejected).
+Result<std::vector<fb::EventT>> Decide(const IncidentState& state, Command&& command,
+                                       const DecideContext& context);
 
 }  // namespace blotter

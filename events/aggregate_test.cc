@@ -267,6 +267,28 @@ TEST(AggregateTest, DecideFillsTheEnvelope) {
   EXPECT_EQ(FormatTime(e.occurred_at), "2021-11-17T02:01:00+08:00");
 }
 
+// Deciding a command it may consume gives the same events as deciding a
+// copy; the payload moves only when the command is accepted.
+TEST(AggregateTest, DecideFromAnRvalueMovesThePayloadOnlyWhenAccepted) {
+  Script s;
+  const Command receive = CommandFromJson(s("receive", kReceive)).value();
+  IncidentState empty;
+  auto copied = Decide(empty, receive, FakeContext());
+  Command consumed = receive;
+  auto moved = Decide(empty, std::move(consumed), FakeContext());
+  ASSERT_TRUE(copied.ok() && moved.ok());
+  ASSERT_EQ(moved->size(), 1u);
+  fb::EventT a = copied->front(), b = moved->front();
+  EXPECT_EQ(EncodeCanonical(a), EncodeCanonical(b));
+  EXPECT_EQ(consumed.payload.type, fb::Payload::NONE) << "moved out";
+  EXPECT_EQ(receive.payload.type, fb::Payload::IncidentReceived) << "the copy kept";
+
+  // Classifying an incident that was never received breaks a rule.
+  Command early = CommandFromJson(s("classify", kInvalid)).value();
+  EXPECT_FALSE(Decide(empty, std::move(early), FakeContext()).ok());
+  EXPECT_EQ(early.payload.type, fb::Payload::IncidentClassified) << "left as it was";
+}
+
 TEST(AggregateTest, FoldTracksTimesUnitsAndCommands) {
   Script s;
   Outcome run =

@@ -218,19 +218,41 @@ struct EmbeddedLog::Impl {
   Status WriteIndex(const std::vector<IndexEntry>& entries) {
     // In key order: each memtable insert then starts its search where the
     // previous one ended, instead of from the top of the skip list.
-    std::vector<std::pair<std::string, const IndexEntry*>> keyed;
-    keyed.reserve(entries.size());
+    // The keys side by side in one buffer, not a string each.
+    struct Keyed {
+      uint32_t at, size;
+      const IndexEntry* entry;
+    };
+    thread_local std::string keys;
+    thread_local std::vector<Keyed> keyed;
+    keys.clear();
+    keyed.clear();
     int64_t through = 0;
     for (const auto& e : entries) {
-      keyed.emplace_back(IndexKey(e.id, e.sequence), &e);
+      const size_t at = keys.size();
+      AppendIncidentKey(e.id, &keys);
+      keys.push_back('\0');
+      PutBE(&keys, e.sequence, 8);
+      keyed.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(keys.size() - at), &e});
       through = std::max(through, e.position.offset + 1);
     }
+    auto key_of = [](const Keyed& k) { return std::string_view(keys).substr(k.at, k.size); };
     std::sort(keyed.begin(), keyed.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    rocksdb::WriteBatch b;
-    for (const auto& [key, e] : keyed) {
-      b.Put(cf[kIncidentsCf], key,
-            IndexValue(e->position, std::string_view(e->hash.data(), kHashSize)));
+              [&](const Keyed& a, const Keyed& b) { return key_of(a) < key_of(b); });
+    rocksdb::WriteBatch b(keys.size() + entries.size() * (kIndexValueSize + 16) + 64);
+    for (const Keyed& k : keyed) {
+      const IndexEntry& e = *k.entry;
+      char value[kIndexValueSize];
+      for (int i = 0; i < 4; ++i) {
+        value[i] = static_cast<char>(static_cast<uint32_t>(e.position.partition) >> (24 - 8 * i));
+      }
+      for (int i = 0; i < 8; ++i) {
+        value[4 + i] = static_cast<char>(static_cast<uint64_t>(e.position.offset) >> (56 - 8 * i));
+      }
+      std::copy_n(e.hash.data(), kHashSize, value + 12);
+      const std::string_view key = key_of(k);
+      b.Put(cf[kIncidentsCf], rocksdb::Slice(key.data(), key.size()),
+            rocksdb::Slice(value, kIndexValueSize));
     }
     b.Put(cf[kIncidentsCf], IndexedKey(), std::to_string(through));
     // No WAL: the log is the truth, and RecoverIndex redoes what a crash loses.
@@ -580,6 +602,10 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
       // answer "no" in the memtable too.
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.05;
+      // A value is mostly a hash, which does not compress: compress only what
+      // settles in the last level, not every flush and compaction above it.
+      o.compression = rocksdb::kNoCompression;
+      o.bottommost_compression = rocksdb::kLZ4Compression;
     }
     cfs.emplace_back(kCfNames[i], o);
   }

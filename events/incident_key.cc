@@ -21,20 +21,23 @@ std::string IncidentIdPrefix(std::string_view division, Micros received_at) {
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
 }
 
-std::string IncidentKey(std::string_view id) {
-  std::string key;
+void AppendIncidentKey(std::string_view id, std::string* out) {
   if (id.size() > 16 && id[6] == '-' && id[15] == '-' && Digits(id.substr(0, 6)) &&
       Digits(id.substr(7, 8))) {
-    key.reserve(id.size() - 1);
-    key.push_back('\x01');
-    key.append(id.substr(7, 8));
-    key.append(id.substr(0, 6));
-    key.append(id.substr(16));
+    out->push_back('\x01');
+    out->append(id.substr(7, 8));
+    out->append(id.substr(0, 6));
+    out->append(id.substr(16));
   } else {
-    key.reserve(id.size() + 1);
-    key.push_back('\x00');
-    key.append(id);
+    out->push_back('\x00');
+    out->append(id);
   }
+}
+
+std::string IncidentKey(std::string_view id) {
+  std::string key;
+  key.reserve(id.size() + 1);
+  AppendIncidentKey(id, &key);
   return key;
 }
 

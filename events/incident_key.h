@@ -22,6 +22,8 @@ namespace blotter {
 std::string IncidentIdPrefix(std::string_view division, Micros received_at);
 
 std::string IncidentKey(std::string_view incident_id);
+// The same, appended to `out`.
+void AppendIncidentKey(std::string_view incident_id, std::string* out);
 
 // The id back from IncidentKey(id); empty if `key` is not one.
 std::string IncidentIdOf(std::string_view key);

@@ -7,6 +7,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "events/hash_chain.h"
 #include "events/incident_key.h"
@@ -145,12 +146,15 @@ Result<SubmitResult> CommandHandler::Repeat(const IncidentState& state,
   return out;
 }
 
-Result<SubmitResult> CommandHandler::DecideAndSeal(IncidentState& state, const Command& command) {
+Result<SubmitResult> CommandHandler::DecideAndSeal(IncidentState& state, Command& command) {
   const Micros now = options_.record_after_occurrence && command.occurred_at != 0
                          ? command.occurred_at + *options_.record_after_occurrence
                          : clock_->Now();
   Context ctx(this, now);
-  BLOTTER_ASSIGN_OR_RETURN(std::vector<fb::EventT> decided, Decide(state, command, ctx));
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<fb::EventT> decided,
+                           options_.consume_payloads && appender_
+                               ? Decide(state, std::move(command), ctx)
+                               : Decide(state, std::as_const(command), ctx));
   SubmitResult out;
   out.incident_id = command.incident_id;
   // Applied to the cached state as each event is sealed, not to a copy: only

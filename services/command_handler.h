@@ -73,6 +73,10 @@ struct CommandHandlerOptions {
   // for them. An append's error is not retried: it comes back from the next
   // HandleBatch or Flush(), and every later call too.
   bool pipeline_appends = false;
+  // With pipeline_appends (which never decides a batch twice): the payload
+  // of each accepted command is moved into its event rather than copied, for
+  // a bulk writer that drops its commands afterwards.
+  bool consume_payloads = false;
 };
 
 class CommandHandler {
@@ -105,7 +109,7 @@ class CommandHandler {
   Result<IncidentState*> Load(const std::string& incident_id, bool assume_new = false);
   Result<SubmitResult> Repeat(const IncidentState& state, const std::string& command_id);
   // Decides and seals against `state`, updating it. The events are not yet appended.
-  Result<SubmitResult> DecideAndSeal(IncidentState& state, const Command& command);
+  Result<SubmitResult> DecideAndSeal(IncidentState& state, Command& command);
   void Forget(const std::string& incident_id) { cache_.erase(incident_id); }
 
   class Appender;

@@ -101,6 +101,7 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
   ho.return_events = false;
   // Each batch's append runs beside the deciding of the next.
   ho.pipeline_appends = true;
+  ho.consume_payloads = true;
   CommandHandler handler(log, &clock, ho);
   sim::Simulator simulator(&profile, so);
 

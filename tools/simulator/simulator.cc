@@ -160,7 +160,18 @@ double Simulator::ExpectedCalls() const {
 
 // Fills in a call's life: channel, place, words, times, units and outcome;
 // counts it in the truth; and queues its steps.
-void Simulator::AddCall(Plan plan) {
+void Simulator::AddCall(Plan&& incoming) {
+  // Filled in where it will stay, not moved there at the end.
+  uint32_t index;
+  if (!free_plans_.empty()) {
+    index = free_plans_.back();
+    free_plans_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(plans_.size());
+    plans_.emplace_back();
+  }
+  Plan& plan = plans_[index];
+  plan = std::move(incoming);
   const Profile& p = *profile_;
   Rng& rng = rng_;
   const Division& d = *plan.division;
@@ -331,21 +342,12 @@ void Simulator::AddCall(Plan plan) {
         plan.incident_id);
   }
 
-  uint32_t index;
-  if (!free_plans_.empty()) {
-    index = free_plans_.back();
-    free_plans_.pop_back();
-  } else {
-    index = static_cast<uint32_t>(plans_.size());
-    plans_.emplace_back();
-  }
   for (int s = 0; s < Plan::kStepCount; ++s) {
     if (s != Plan::kReceive && plan.at[s] == 0) continue;
     heap_.push_back(Step{plan.at[s], next_seq_++, index, static_cast<uint8_t>(s)});
     std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
     ++plan.steps_left;
   }
-  plans_[index] = std::move(plan);
 }
 
 void Simulator::GenerateDay() {
@@ -582,37 +584,39 @@ void Simulator::PlanSeries() {
   });
 }
 
-Command Simulator::Materialize(const Plan& plan, int step) const {
+// What only one step uses is moved out of the plan rather than copied.
+Command Simulator::Materialize(Plan& plan, int step) const {
   Command c;
   c.incident_id = plan.incident_id;
   c.occurred_at = plan.at[step];
   c.correlation_id = plan.incident_id;
-  c.command_id = fmt::format("sim{}-{}{}", options_.seed, plan.call,
-                             step == Plan::kReceive ? "" : fmt::format("-{}", step));
+  c.command_id = step == Plan::kReceive
+                     ? fmt::format("sim{}-{}", options_.seed, plan.call)
+                     : fmt::format("sim{}-{}-{}", options_.seed, plan.call, step);
   c.actor = plan.operator_id;
   switch (step) {
     case Plan::kReceive: {
       fb::IncidentReceivedT r;
       r.channel = plan.channel;
       r.caller = std::make_unique<fb::CallerT>();
-      r.caller->name = plan.caller_name;
-      r.caller->phone = plan.caller_phone;
+      r.caller->name = std::move(plan.caller_name);
+      r.caller->phone = std::move(plan.caller_phone);
       r.location = std::make_unique<fb::LocationT>();
       r.location->lat = plan.lat;
       r.location->lon = plan.lon;
-      r.location->address = plan.address;
+      r.location->address = std::move(plan.address);
       r.location->division = plan.division->code;
       r.reported_category =
           plan.category == fb::Category::invalid || plan.category == fb::Category::non_police
               ? fb::Category::unknown
               : plan.category;
-      r.description = plan.description;
+      r.description = std::move(plan.description);
       if (plan.happened_from != 0) {
         r.happened = std::make_unique<fb::TimeWindowT>();
         r.happened->earliest = plan.happened_from;
         r.happened->latest = plan.happened_to;
       }
-      r.referred_by = plan.referred_by;
+      r.referred_by = std::move(plan.referred_by);
       c.payload.Set(std::move(r));
       break;
     }
@@ -620,11 +624,11 @@ Command Simulator::Materialize(const Plan& plan, int step) const {
       fb::IncidentClassifiedT k;
       k.category = plan.category;
       k.subtype = plan.subtype;
-      k.mo_tags = plan.mo_tags;
-      for (const auto& [kind, value] : plan.entities) {
+      k.mo_tags = std::move(plan.mo_tags);
+      for (auto& [kind, value] : plan.entities) {
         auto e = std::make_unique<fb::EntityT>();
         e->kind = kind;
-        e->value = value;
+        e->value = std::move(value);
         k.entities.push_back(std::move(e));
       }
       c.payload.Set(std::move(k));

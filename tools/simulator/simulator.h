@@ -84,9 +84,9 @@ class Simulator {
   struct Plan;
   struct Step;
   void GenerateDay();
-  void AddCall(Plan plan);
+  void AddCall(Plan&& plan);
   void PlanSeries();
-  Command Materialize(const Plan& plan, int step) const;
+  Command Materialize(Plan& plan, int step) const;
 
   const Profile* profile_;
   SimulateOptions options_;
