@@ -56,20 +56,17 @@ EncodedEvent EncodedEvent::FromVerified(std::string bytes) {
   EncodedEvent out;
   out.bytes_ = std::move(bytes);
   const fb::Event* e = out.event();
-  out.incident_id_ = e->incident_id()->str();
+  if (const auto* id = e->incident_id()) out.incident_id_ = out.SpanOf(id->data(), id->size());
+  if (const auto* h = e->hash()) out.hash_ = out.SpanOf(h->data(), h->size());
+  if (const auto* h = e->prev_hash()) out.prev_hash_ = out.SpanOf(h->data(), h->size());
   out.sequence_ = e->sequence();
   out.recorded_at_ = e->recorded_at();
   return out;
 }
 
-std::string_view EncodedEvent::hash() const {
-  const auto* h = event()->hash();
-  return {reinterpret_cast<const char*>(h->data()), h->size()};
-}
-
-std::string_view EncodedEvent::prev_hash() const {
-  const auto* h = event()->prev_hash();
-  return {reinterpret_cast<const char*>(h->data()), h->size()};
+EncodedEvent::Span EncodedEvent::SpanOf(const void* data, size_t size) const {
+  return Span{static_cast<uint32_t>(static_cast<const char*>(data) - bytes_.data()),
+              static_cast<uint32_t>(size)};
 }
 
 fb::EventT Unpack(const fb::Event& event) {

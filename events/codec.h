@@ -46,18 +46,26 @@ class EncodedEvent {
   const std::string& bytes() const { return bytes_; }
   // The verified root table; valid while this object lives and is not moved from.
   const fb::Event* event() const { return fb::GetEvent(bytes_.data()); }
-  std::string_view incident_id() const { return incident_id_; }
+  std::string_view incident_id() const { return Field(incident_id_); }
   uint64_t sequence() const { return sequence_; }
   Micros recorded_at() const { return recorded_at_; }
-  std::string_view hash() const;       // 32 raw bytes
-  std::string_view prev_hash() const;  // 32 raw bytes
+  std::string_view hash() const { return Field(hash_); }            // 32 raw bytes
+  std::string_view prev_hash() const { return Field(prev_hash_); }  // 32 raw bytes
 
  private:
+  // Where a field's bytes lie within bytes_: kept as offsets, so they hold
+  // across moves and copies without a copy of their own.
+  struct Span {
+    uint32_t at = 0, size = 0;
+  };
+  std::string_view Field(Span s) const { return std::string_view(bytes_).substr(s.at, s.size); }
+  Span SpanOf(const void* data, size_t size) const;
+
   EncodedEvent() = default;
   static EncodedEvent FromVerified(std::string bytes);
 
   std::string bytes_;
-  std::string incident_id_;
+  Span incident_id_, hash_, prev_hash_;
   uint64_t sequence_ = 0;
   Micros recorded_at_ = 0;
   friend Result<EncodedEvent> Seal(fb::EventT& event);

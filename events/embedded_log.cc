@@ -82,15 +82,6 @@ std::string IndexKey(std::string_view id, uint64_t sequence) {
   return k;
 }
 
-std::string IndexValue(Position p, std::string_view hash) {
-  std::string v;
-  v.reserve(kIndexValueSize);
-  PutBE(&v, static_cast<uint32_t>(p.partition), 4);
-  PutBE(&v, static_cast<uint64_t>(p.offset), 8);
-  v.append(hash);
-  return v;
-}
-
 Position IndexPosition(std::string_view v) {
   return Position{static_cast<int32_t>(GetBE(v, 0, 4)), static_cast<int64_t>(GetBE(v, 4, 8))};
 }
