@@ -82,6 +82,17 @@ std::string IndexKey(std::string_view id, uint64_t sequence) {
   return k;
 }
 
+// Index values are [partition u32 BE][offset u64 BE][hash 32].
+void EncodeIndexValue(Position p, const char* hash, char (&out)[kIndexValueSize]) {
+  for (int i = 0; i < 4; ++i) {
+    out[i] = static_cast<char>(static_cast<uint32_t>(p.partition) >> (24 - 8 * i));
+  }
+  for (int i = 0; i < 8; ++i) {
+    out[4 + i] = static_cast<char>(static_cast<uint64_t>(p.offset) >> (56 - 8 * i));
+  }
+  std::copy_n(hash, kHashSize, out + 12);
+}
+
 Position IndexPosition(std::string_view v) {
   return Position{static_cast<int32_t>(GetBE(v, 0, 4)), static_cast<int64_t>(GetBE(v, 4, 8))};
 }
@@ -234,13 +245,7 @@ struct EmbeddedLog::Impl {
     for (const Keyed& k : keyed) {
       const IndexEntry& e = *k.entry;
       char value[kIndexValueSize];
-      for (int i = 0; i < 4; ++i) {
-        value[i] = static_cast<char>(static_cast<uint32_t>(e.position.partition) >> (24 - 8 * i));
-      }
-      for (int i = 0; i < 8; ++i) {
-        value[4 + i] = static_cast<char>(static_cast<uint64_t>(e.position.offset) >> (56 - 8 * i));
-      }
-      std::copy_n(e.hash.data(), kHashSize, value + 12);
+      EncodeIndexValue(e.position, e.hash.data(), value);
       const std::string_view key = key_of(k);
       b.Put(cf[kIncidentsCf], rocksdb::Slice(key.data(), key.size()),
             rocksdb::Slice(value, kIndexValueSize));
