@@ -50,6 +50,27 @@ std::unique_ptr<LogHarness> MakeEmbeddedHarness() { return std::make_unique<Embe
 INSTANTIATE_TEST_SUITE_P(Embedded, LogConformanceTest, ::testing::Values(&MakeEmbeddedHarness),
                          [](const auto&) { return std::string("RocksDB"); });
 
+// The log's RocksDB opened directly, to damage or rewrite it as a test needs.
+struct RawLog {
+  explicit RawLog(const std::string& dir) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* name : {"default", "log", "incidents"}) {
+      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DB* raw = nullptr;
+    status = rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &cf, &raw);
+    db.reset(raw);
+  }
+  ~RawLog() {
+    for (auto* c : cf) db->DestroyColumnFamilyHandle(c).PermitUncheckedError();
+  }
+  rocksdb::ColumnFamilyHandle* index() const { return cf[2]; }
+
+  rocksdb::Status status;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, log, incidents
+};
+
 TEST(EmbeddedLogTest, SecondProcessGetsAClearError) {
   ScratchDir dir;
   auto log = EmbeddedLog::Open(dir.path());
@@ -157,28 +178,24 @@ TEST(EmbeddedLogTest, AFormatOneIndexIsRebuiltOnOpen) {
   }
   {
     // Rewrite the index as format 1 had it.
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : {"default", "log", "incidents"}) {
-      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &h, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+    RawLog raw(dir);
+    ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
+    rocksdb::DB* db = raw.db.get();
     std::vector<std::pair<std::string, std::string>> old;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h[2]));
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), raw.index()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string k = it->key().ToString();
       if (k[0] == '\xff') continue;
       const size_t nul = k.size() - 9;
       old.emplace_back(IncidentIdOf(k.substr(0, nul)) + k.substr(nul), it->value().ToString());
-      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[2], k).ok());
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), raw.index(), k).ok());
     }
     it.reset();
     ASSERT_EQ(old.size(), 6u);
-    for (const auto& [k, v] : old) ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[2], k, v).ok());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[0], "format", "1").ok());
-    for (auto* c : h) ASSERT_TRUE(db->DestroyColumnFamilyHandle(c).ok());
+    for (const auto& [k, v] : old) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.index(), k, v).ok());
+    }
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.cf[0], "format", "1").ok());
   }
   EmbeddedLogOptions o;
   std::vector<std::string> notices;
@@ -243,21 +260,14 @@ TEST(EmbeddedLogTest, ABulkLoadIsDurableAtSyncAndAnUnfinishedOneIsReindexed) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child failed: " << status;
   {
     // What a crash can leave: an index entry of the lost fourth event.
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : {"default", "log", "incidents"}) {
-      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &h, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+    RawLog raw(dir);
+    ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
     std::string key = IncidentKey(kept);
     key.push_back('\0');
     key.append("\0\0\0\0\0\0\0\4", 8);
     std::string value(12, '\0');
     value.append(32, 'x');
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[2], key, value).ok());
-    for (auto* c : h) ASSERT_TRUE(db->DestroyColumnFamilyHandle(c).ok());
+    ASSERT_TRUE(raw.db->Put(rocksdb::WriteOptions(), raw.index(), key, value).ok());
   }
   EmbeddedLogOptions o;
   std::vector<std::string> notices;
