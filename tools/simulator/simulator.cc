@@ -140,7 +140,11 @@ projections::ReportFigures Truth::Total(std::string_view region) const {
 }
 
 Simulator::Simulator(const Profile* profile, SimulateOptions options)
-    : profile_(profile), options_(std::move(options)), rng_(options_.seed) {
+    : profile_(profile),
+      options_(std::move(options)),
+      rng_(options_.seed),
+      calls_today_(profile_->divisions.size()),
+      figures_(profile_->divisions.size()) {
   for (const auto& d : profile_->divisions) {
     if (!d.shared) henan_population_ += d.population;
     if (!Selected(d, options_.regions)) continue;
@@ -227,7 +231,9 @@ void Simulator::AddCall(Plan&& incoming) {
                        (plan.category == fb::Category::invalid ? 0.4 : 1.0));
   plan.at[Plan::kClassify] = classify;
   const fb::Category cat = plan.category;
-  projections::ReportFigures& f = truth_.by_division[d.code];
+  const size_t di = static_cast<size_t>(&d - p.divisions.data());
+  if (figures_[di] == nullptr) figures_[di] = &truth_.by_division[d.code];
+  projections::ReportFigures& f = *figures_[di];
   ++f.calls_received;
   ++truth_.calls;
   switch (cat) {
@@ -336,7 +342,7 @@ void Simulator::AddCall(Plan&& incoming) {
   // Its id: division, local date and the call's number there that day, as a
   // 110 centre numbers them (a hash of the command id, as the writer derives
   // for a receive without an id, would collide at province scale).
-  plan.incident_id = IncidentIdPrefix(d.code, t0) + fmt::format("{:06}", ++calls_today_[d.code]);
+  plan.incident_id = IncidentIdPrefix(d.code, t0) + fmt::format("{:06}", ++calls_today_[di]);
   if (plan.group >= 0) {
     (plan.series ? truth_.series : truth_.lookalikes)[plan.group].incidents.push_back(
         plan.incident_id);
@@ -344,8 +350,7 @@ void Simulator::AddCall(Plan&& incoming) {
 
   for (int s = 0; s < Plan::kStepCount; ++s) {
     if (s != Plan::kReceive && plan.at[s] == 0) continue;
-    heap_.push_back(Step{plan.at[s], next_seq_++, index, static_cast<uint8_t>(s)});
-    std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+    queue_.push_back(Step{plan.at[s], next_seq_++, index, static_cast<uint8_t>(s)});
     ++plan.steps_left;
   }
 }
@@ -354,7 +359,7 @@ void Simulator::GenerateDay() {
   const Profile& p = *profile_;
   const Micros day = options_.from + static_cast<Micros>(days_done_) * kMicrosPerDay;
   Rng day_rng(rng_.Fork(static_cast<uint64_t>(day / kMicrosPerDay) + 1));
-  calls_today_.clear();
+  std::fill(calls_today_.begin(), calls_today_.end(), 0);
   std::swap(rng_, day_rng);  // AddCall draws from rng_
   const LocalDay facts = DayFacts(day);
   const double factor =
@@ -368,6 +373,7 @@ void Simulator::GenerateDay() {
            static_cast<Micros>(rng.Below(kMicrosPerHour / kMicrosPerSecond)) * kMicrosPerSecond;
   };
   std::vector<Plan> calls;
+  calls.reserve(static_cast<size_t>(per_day * 1.1) + 64);
   auto call = [&](const Division* d, fb::Category c, fb::Subtype s, Micros t) {
     Plan plan;
     plan.division = d;
@@ -468,7 +474,15 @@ void Simulator::GenerateDay() {
     order[i] = {calls[i].at[Plan::kReceive], static_cast<uint32_t>(i)};
   }
   std::sort(order.begin(), order.end());
+  // Every step still queued is due today or later, after all consumed ones.
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(next_step_));
+  next_step_ = 0;
+  const size_t carried = queue_.size();
   for (const auto& [at, i] : order) AddCall(std::move(calls[i]));
+  const auto by_time = [](const Step& a, const Step& b) { return b > a; };
+  std::sort(queue_.begin() + static_cast<std::ptrdiff_t>(carried), queue_.end(), by_time);
+  std::inplace_merge(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(carried),
+                     queue_.end(), by_time);
   std::swap(rng_, day_rng);
   ++days_done_;
 }
@@ -675,14 +689,13 @@ bool Simulator::Next(size_t max, std::vector<SimCommand>* out) {
   size_t produced = 0;
   while (produced < max) {
     const Micros next_day = options_.from + static_cast<Micros>(days_done_) * kMicrosPerDay;
-    if (days_done_ < options_.days && (heap_.empty() || heap_.front().at >= next_day)) {
+    const bool drained = next_step_ == queue_.size();
+    if (days_done_ < options_.days && (drained || queue_[next_step_].at >= next_day)) {
       GenerateDay();
       continue;
     }
-    if (heap_.empty()) break;
-    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
-    const Step s = heap_.back();
-    heap_.pop_back();
+    if (drained) break;
+    const Step s = queue_[next_step_++];
     Plan& plan = plans_[s.plan];
     SimCommand sc{Materialize(plan, s.step), --plan.steps_left == 0};
     out->push_back(std::move(sc));
@@ -693,7 +706,7 @@ bool Simulator::Next(size_t max, std::vector<SimCommand>* out) {
       free_plans_.push_back(s.plan);
     }
   }
-  return produced > 0 || !heap_.empty() || days_done_ < options_.days;
+  return produced > 0 || next_step_ < queue_.size() || days_done_ < options_.days;
 }
 
 Json TruthToJson(const Truth& truth, const Profile& profile, const SimulateOptions& options) {

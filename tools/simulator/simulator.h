@@ -98,9 +98,17 @@ class Simulator {
   uint64_t next_seq_ = 0;
   std::vector<Plan> plans_;
   std::vector<uint32_t> free_plans_;
-  std::vector<Step> heap_;
-  std::vector<Plan> injected_;                   // series and look-alike calls, by time
-  std::map<std::string, uint32_t> calls_today_;  // division -> calls numbered so far today
+  // The steps to come in (time, generation) order from queue_[next_step_]:
+  // a day's steps are generated at once, before any of them is due, so
+  // sorting them in beside the rest is all the ordering they need (a heap of
+  // a province's day was a tenth of this thread's time).
+  std::vector<Step> queue_;
+  size_t next_step_ = 0;
+  std::vector<Plan> injected_;  // series and look-alike calls, by time
+  // Per division (by its index in the profile): calls numbered so far today
+  // and its figures in truth_ (found once, not by its code for every call).
+  std::vector<uint32_t> calls_today_;
+  std::vector<projections::ReportFigures*> figures_;
   size_t next_injected_ = 0;
   Truth truth_;
 };
