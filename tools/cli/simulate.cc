@@ -107,12 +107,12 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
 
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::vector<sim::SimCommand>> ready;
+  std::deque<sim::SimChunk> ready;
   bool done = false, quit = false;
   std::atomic<uint64_t> calls{0};
   std::thread producer([&] {
     while (true) {
-      std::vector<sim::SimCommand> chunk;
+      sim::SimChunk chunk;
       const bool more = simulator.Next(batch, &chunk);
       calls = simulator.truth().calls;
       std::unique_lock lock(mu);
@@ -137,9 +137,8 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
   };
 
   SimulateSummary summary;
-  std::vector<Command> commands;
   while (true) {
-    std::vector<sim::SimCommand> chunk;
+    sim::SimChunk chunk;
     {
       std::unique_lock lock(mu);
       cv.wait(lock, [&] { return !ready.empty() || done; });
@@ -148,9 +147,8 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
       ready.pop_front();
     }
     cv.notify_all();
-    commands.clear();
-    for (auto& c : chunk) commands.push_back(std::move(c.command));
-    auto results = handler.HandleBatch(commands);
+    const std::vector<Command>& commands = chunk.commands;
+    auto results = handler.HandleBatch(chunk.commands);
     for (size_t i = 0; i < results.size(); ++i) {
       if (!results[i].ok()) {
         stop();
@@ -159,7 +157,7 @@ Result<SimulateSummary> Simulate(EventLog* log, const sim::Profile& profile,
                         CommandTypeName(commands[i].payload.type), commands[i].incident_id));
       }
       summary.events += results[i]->event_count;
-      if (chunk[i].closes) handler.Evict(results[i]->incident_id);
+      if (chunk.closes[i]) handler.Evict(results[i]->incident_id);
     }
     summary.commands += commands.size();
     if (progress) progress->Update(calls);

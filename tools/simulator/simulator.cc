@@ -685,7 +685,7 @@ Command Simulator::Materialize(Plan& plan, int step) const {
   return c;
 }
 
-bool Simulator::Next(size_t max, std::vector<SimCommand>* out) {
+bool Simulator::Next(size_t max, SimChunk* out) {
   size_t produced = 0;
   while (produced < max) {
     const Micros next_day = options_.from + static_cast<Micros>(days_done_) * kMicrosPerDay;
@@ -697,8 +697,8 @@ bool Simulator::Next(size_t max, std::vector<SimCommand>* out) {
     if (drained) break;
     const Step s = queue_[next_step_++];
     Plan& plan = plans_[s.plan];
-    SimCommand sc{Materialize(plan, s.step), --plan.steps_left == 0};
-    out->push_back(std::move(sc));
+    out->commands.push_back(Materialize(plan, s.step));
+    out->closes.push_back(--plan.steps_left == 0);
     ++produced;
     ++truth_.commands;
     if (plan.steps_left == 0) {

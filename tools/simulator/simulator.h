@@ -39,10 +39,17 @@ struct SimulateOptions {
   bool series = true;
 };
 
-struct SimCommand {
-  Command command;
-  // The incident's last step: a writer may forget the incident after it.
-  bool closes = false;
+// Commands in time order, as a writer takes them, and beside each whether it
+// is its incident's last step (a writer may forget the incident after it).
+struct SimChunk {
+  std::vector<Command> commands;
+  std::vector<uint8_t> closes;
+  size_t size() const { return commands.size(); }
+  bool empty() const { return commands.empty(); }
+  void clear() {
+    commands.clear();
+    closes.clear();
+  }
 };
 
 // A group of incidents the truth knows about: an injected series, or the
@@ -73,7 +80,7 @@ class Simulator {
 
   // Appends up to `max` commands, in time order, to `out`; false when the
   // simulation has nothing left (every incident closed).
-  bool Next(size_t max, std::vector<SimCommand>* out);
+  bool Next(size_t max, SimChunk* out);
 
   const Truth& truth() const { return truth_; }
   int days_done() const { return days_done_; }

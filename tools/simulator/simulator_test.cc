@@ -46,18 +46,17 @@ Truth SimulateInto(EventLog* log, const SimulateOptions& o) {
   ho.record_after_occurrence = 2 * kMicrosPerSecond;
   CommandHandler handler(log, &clock, ho);
   Simulator s(&Henan(), o);
-  std::vector<SimCommand> chunk;
+  SimChunk chunk;
   while (true) {
     chunk.clear();
     const bool more = s.Next(5000, &chunk);
     if (chunk.empty() && !more) break;
-    std::vector<Command> commands;
-    for (auto& c : chunk) commands.push_back(std::move(c.command));
-    auto results = handler.HandleBatch(commands);
+    const std::vector<Command>& commands = chunk.commands;
+    auto results = handler.HandleBatch(chunk.commands);
     for (size_t i = 0; i < results.size(); ++i) {
       EXPECT_TRUE(results[i].ok())
           << commands[i].command_id << ": " << results[i].status().ToString();
-      if (results[i].ok() && chunk[i].closes) handler.Evict(results[i]->incident_id);
+      if (results[i].ok() && chunk.closes[i]) handler.Evict(results[i]->incident_id);
     }
   }
   return s.truth();
@@ -120,12 +119,12 @@ TEST(SimulatorTest, AYearFollowsTheProfile) {
   std::map<fb::Channel, double> channels;
   std::map<std::string, double> cities;
   double receives = 0;
-  std::vector<SimCommand> chunk;
+  SimChunk chunk;
   while (true) {
     chunk.clear();
     const bool more = s.Next(100000, &chunk);
-    for (const auto& c : chunk) {
-      if (const auto* r = c.command.payload.AsIncidentReceived()) {
+    for (const auto& c : chunk.commands) {
+      if (const auto* r = c.payload.AsIncidentReceived()) {
         ++receives;
         ++channels[r->channel];
         if (!r->location->division.starts_with("34")) ++cities[r->location->division.substr(0, 4)];
