@@ -143,9 +143,43 @@ void Apply(IncidentState& s, const fb::Event& e, ApplyMode mode) {
     s.last_hash.assign(reinterpret_cast<const char*>(e.hash()->data()), e.hash()->size());
   s.last_recorded_at = e.recorded_at();
   if (mode == ApplyMode::kWithCommands && e.causation_id() && e.causation_id()->size() > 0) {
-    auto [it, inserted] =
-        s.commands.try_emplace(e.causation_id()->str(), e.sequence(), e.sequence());
-    if (!inserted) it->second.second = e.sequence();
+    s.commands.Record(e.causation_id()->string_view(), e.sequence());
+  }
+}
+
+template <typename Self>
+auto* CommandRanges::Lookup(Self& self, std::string_view command_id) {
+  using Found = decltype(&self.list_[0].second);
+  if (self.list_.size() >= kIndexFrom) {
+    auto it = self.index_.find(command_id);
+    return it == self.index_.end() ? Found{nullptr} : &self.list_[it->second].second;
+  }
+  for (auto it = self.list_.rbegin(); it != self.list_.rend(); ++it) {
+    if (it->first == command_id) return &it->second;
+  }
+  return Found{nullptr};
+}
+
+const CommandRanges::Range* CommandRanges::Find(std::string_view command_id) const {
+  return Lookup(*this, command_id);
+}
+
+void CommandRanges::Record(std::string_view command_id, uint64_t sequence) {
+  // A command's events are consecutive: its entry, if any, is the newest.
+  if (!list_.empty() && list_.back().first == command_id) {
+    list_.back().second.second = sequence;
+    return;
+  }
+  if (Range* r = Lookup(*this, command_id)) {
+    r->second = sequence;
+    return;
+  }
+  if (list_.empty()) list_.reserve(4);
+  list_.emplace_back(std::string(command_id), Range{sequence, sequence});
+  if (list_.size() == kIndexFrom) {
+    for (size_t i = 0; i < list_.size(); ++i) index_.emplace(list_[i].first, i);
+  } else if (list_.size() > kIndexFrom) {
+    index_.emplace(list_.back().first, list_.size() - 1);
   }
 }
 

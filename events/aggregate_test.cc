@@ -309,5 +309,32 @@ TEST(AggregateTest, FoldTracksTimesUnitsAndCommands) {
   EXPECT_EQ(j["units"][0]["unit_id"], "A");
 }
 
+// Short lists are searched, long ones indexed: both must give the same ranges.
+TEST(CommandRangesTest, RangesHoldAcrossTheSwitchToAnIndex) {
+  for (const int commands : {1, 3, 15, 16, 17, 40}) {
+    CommandRanges r;
+    uint64_t seq = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> want;
+    for (int i = 0; i < commands; ++i) {
+      const int events = 1 + i % 3;  // a command may produce several events
+      want.emplace_back(seq + 1, seq + events);
+      for (int e = 0; e < events; ++e) r.Record(fmt::format("cmd-{}", i), ++seq);
+    }
+    // A retried command's later event extends its range, not a new entry.
+    r.Record("cmd-0", ++seq);
+    want[0].second = seq;
+    ASSERT_EQ(r.size(), static_cast<size_t>(commands)) << commands;
+    for (int i = 0; i < commands; ++i) {
+      const auto* found = r.Find(fmt::format("cmd-{}", i));
+      ASSERT_NE(found, nullptr) << commands << " " << i;
+      EXPECT_EQ(*found, want[i]) << commands << " " << i;
+    }
+    EXPECT_FALSE(r.contains("cmd-x"));
+    EXPECT_FALSE(r.contains(fmt::format("cmd-{}", commands)));
+    r.clear();
+    EXPECT_FALSE(r.contains("cmd-0"));
+  }
+}
+
 }  // namespace
 }  // namespace blotter

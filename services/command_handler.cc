@@ -133,7 +133,7 @@ Result<const IncidentState*> CommandHandler::State(std::string_view incident_id)
 
 Result<SubmitResult> CommandHandler::Repeat(const IncidentState& state,
                                             const std::string& command_id) {
-  const auto [first, last] = state.commands.at(command_id);
+  const auto [first, last] = *state.commands.Find(command_id);
   SubmitResult out;
   out.incident_id = state.incident_id;
   out.repeated = true;
