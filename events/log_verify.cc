@@ -59,12 +59,18 @@ Result<VerifySummary> VerifyLog(EventLog& log, const std::string& incident) {
   // Where the log keeps each incident's head apart, a deleted tail shows.
   for (const auto& [id, head] : chains.heads()) {
     if (!log.KeepsHeads()) break;
-    BLOTTER_ASSIGN_OR_RETURN(IncidentHead h, log.Head(id));
-    if (h.sequence != head.sequence || h.hash != head.hash) {
+    auto h = log.Head(id);
+    if (!h.ok()) {
+      // The log's own check of its head against the event found a mismatch.
+      if (h.status().code() != StatusCode::kCorruption) return h.status();
+      return Status::Corruption(fmt::format("incident {} ends at event {} in the log; {}", id,
+                                            head.sequence, h.status().message()));
+    }
+    if (h->sequence != head.sequence || h->hash != head.hash) {
       return Status::Corruption(
           fmt::format("incident {} ends at event {} in the log but its head records event {} "
-                      "(events deleted)",
-                      id, head.sequence, h.sequence));
+                      "(events deleted or altered)",
+                      id, head.sequence, h->sequence));
     }
   }
   sum.incidents = chains.incidents();

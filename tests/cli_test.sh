@@ -85,7 +85,7 @@ refuses "deleted event detected" "verify failed: position [0-9]*:2: .*event 3: e
 cp -r "$W/b" "$W/h"; "$TAMPER" "$W/h" swap 0 1
 refuses "swapped events detected" "verify failed: position [0-9]*:0: .*expected sequence 1" "$B" replay --data "$W/h" --verify
 cp -r "$W/b" "$W/t"; "$TAMPER" "$W/t" delete 4
-refuses "deleted last event detected" "ends at event 4 in the log but its head records event 5" "$B" replay --data "$W/t" --verify
+refuses "deleted last event detected" "ends at event 4 in the log.*records event 5" "$B" replay --data "$W/t" --verify
 
 # One incident, and states as of a time.
 check "replay one incident" "$B" replay --data "$W/a" --incident 411621-20211106-0001

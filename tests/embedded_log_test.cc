@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
 #include <random>
 #include <set>
 
@@ -220,6 +221,114 @@ TEST(EmbeddedLogTest, AFormatOneIndexIsRebuiltOnOpen) {
   notices.clear();
   ASSERT_TRUE(EmbeddedLog::Open(dir, o).ok());
   EXPECT_TRUE(notices.empty());
+}
+
+// A log of format 2, whose index values carry each event's whole hash after
+// its position (format 3 keeps 8 bytes of it), opens as it is: no re-index,
+// heads and histories right, appends chain on, and it is marked format 3.
+TEST(EmbeddedLogTest, AFormatTwoIndexReadsWithoutReindexing) {
+  ScratchDir scratch;
+  const std::string dir = scratch.Sub("log");
+  const std::vector<std::string> ids = {"411681-20211015-000042", "inc-7"};
+  std::map<std::pair<std::string, uint64_t>, std::string> hashes;
+  std::vector<std::string> heads;
+  {
+    auto log = EmbeddedLog::Open(dir).value();
+    for (const auto& id : ids) {
+      auto chain = SealedChain(id, 3);
+      ASSERT_TRUE(log->Append(chain).ok());
+      for (const auto& e : chain) hashes[{id, e.sequence()}] = std::string(e.hash());
+      heads.emplace_back(chain.back().hash());
+    }
+  }
+  {
+    RawLog raw(dir);
+    ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
+    rocksdb::DB* db = raw.db.get();
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), raw.index()));
+    int rewritten = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string k = it->key().ToString();
+      if (k[0] == '\xff') continue;
+      ASSERT_EQ(it->value().size(), 20u);
+      const std::string id = IncidentIdOf(k.substr(0, k.size() - 9));
+      uint64_t seq = 0;
+      for (size_t i = k.size() - 8; i < k.size(); ++i) seq = seq << 8 | static_cast<uint8_t>(k[i]);
+      ASSERT_TRUE(hashes.contains({id, seq})) << id << " " << seq;
+      const std::string v = it->value().ToString().substr(0, 12) + hashes[{id, seq}];
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.index(), k, v).ok());
+      ++rewritten;
+    }
+    ASSERT_EQ(rewritten, 6);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.cf[0], "format", "2").ok());
+  }
+  EmbeddedLogOptions o;
+  std::vector<std::string> notices;
+  o.notice = [&](std::string_view m) { notices.emplace_back(m); };
+  {
+    auto log = EmbeddedLog::Open(dir, o);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    EXPECT_TRUE(notices.empty());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto head = (*log)->Head(ids[i]);
+      ASSERT_TRUE(head.ok()) << head.status().ToString();
+      EXPECT_EQ(head->sequence, 3u) << ids[i];
+      EXPECT_EQ(head->hash, heads[i]) << ids[i];
+      EXPECT_EQ((*log)->ReadIncident(ids[i]).value().size(), 3u) << ids[i];
+    }
+  }
+  {
+    // Appends after a fresh open find their heads through the index.
+    auto log = EmbeddedLog::Open(dir, o);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    EXPECT_TRUE((*log)->Append(SealedChain(ids[0], 1, 4, heads[0])).ok());
+    EXPECT_EQ((*log)->Append(SealedChain(ids[1], 1, 4, heads[0])).status().code(),
+              StatusCode::kConflict);
+    EXPECT_EQ((*log)->Append(SealedChain(ids[1], 1, 3, heads[1])).status().code(),
+              StatusCode::kConflict);
+    EXPECT_TRUE((*log)->Append(SealedChain(ids[1], 1, 4, heads[1])).ok());
+  }
+  RawLog raw(dir);
+  ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
+  std::string format;
+  ASSERT_TRUE(raw.db->Get(rocksdb::ReadOptions(), raw.cf[0], "format", &format).ok());
+  EXPECT_EQ(format, "3");
+}
+
+// An incident's last event altered and sealed again in the log alone (its
+// chain still valid: nothing follows it) no longer matches the hash bytes
+// its index entry keeps: reading its head says so, and appending to it fails.
+TEST(EmbeddedLogTest, AHeadResealedInTheLogAloneIsCaught) {
+  ScratchDir scratch;
+  const std::string dir = scratch.Sub("log");
+  const std::string id = "411681-20211015-000042";
+  const auto chain = SealedChain(id, 3);
+  {
+    auto log = EmbeddedLog::Open(dir).value();
+    ASSERT_TRUE(log->Append(chain).ok());
+  }
+  {
+    RawLog raw(dir);
+    ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
+    const std::string key("\0\0\0\0\0\0\0\2", 8);  // offset 2: the third event
+    std::string value;
+    ASSERT_TRUE(raw.db->Get(rocksdb::ReadOptions(), raw.cf[1], key, &value).ok());
+    fb::EventT forged;
+    DecodeEvent(value.substr(4)).value()->UnPackTo(&forged);
+    forged.actor = "someone else";
+    auto sealed = Seal(forged);
+    ASSERT_TRUE(sealed.ok());
+    ASSERT_NE(sealed->hash(), chain.back().hash());
+    value = value.substr(0, 4) + std::string(sealed->bytes());
+    ASSERT_TRUE(raw.db->Put(rocksdb::WriteOptions(), raw.cf[1], key, value).ok());
+  }
+  auto log = EmbeddedLog::Open(dir);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  auto head = (*log)->Head(id);
+  ASSERT_EQ(head.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(head.status().message().find("altered"), std::string::npos) << head.status().ToString();
+  EXPECT_EQ((*log)->Append(SealedChain(id, 1, 4, std::string(chain.back().hash()))).status().code(),
+            StatusCode::kCorruption);
 }
 
 // A bulk load's appends are durable once synced. A process that dies after
