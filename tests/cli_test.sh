@@ -86,6 +86,9 @@ cp -r "$W/b" "$W/h"; "$TAMPER" "$W/h" swap 0 1
 refuses "swapped events detected" "verify failed: position [0-9]*:0: .*expected sequence 1" "$B" replay --data "$W/h" --verify
 cp -r "$W/b" "$W/t"; "$TAMPER" "$W/t" delete 4
 refuses "deleted last event detected" "ends at event 4 in the log.*records event 5" "$B" replay --data "$W/t" --verify
+# The last event resealed: its chain cannot show it (nothing follows), its index entry does.
+cp -r "$W/b" "$W/r"; "$TAMPER" "$W/r" reseal 4
+refuses "resealed last event detected" "ends at event 5 in the log.*event 5 does not match the hash its index recorded" "$B" replay --data "$W/r" --verify
 
 # One incident, and states as of a time.
 check "replay one incident" "$B" replay --data "$W/a" --incident 411621-20211106-0001

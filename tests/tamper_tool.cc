@@ -4,6 +4,9 @@
 //   tamper_tool DIR flip OFFSET          change one byte of an event
 //   tamper_tool DIR delete OFFSET        remove an event
 //   tamper_tool DIR swap OFFSET OFFSET   exchange two events
+//   tamper_tool DIR reseal OFFSET        alter an event and seal it again, so
+//                                        its own hash is valid (what an
+//                                        attacker who knows the format does)
 
 #include <rocksdb/db.h>
 
@@ -11,6 +14,9 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "events/codec.h"
+#include "events/hash_chain.h"
 
 namespace {
 
@@ -28,7 +34,7 @@ int Die(const std::string& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) return Die("usage: DIR flip|delete|swap OFFSET [OFFSET]");
+  if (argc < 4) return Die("usage: DIR flip|delete|swap|reseal OFFSET [OFFSET]");
   const std::string dir = argv[1], op = argv[2];
   const long long o = std::stoll(argv[3]);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -45,6 +51,17 @@ int main(int argc, char** argv) {
   if (op == "flip") {
     v[v.size() / 2] = static_cast<char>(v[v.size() / 2] ^ 0x01);
     s = db->Put(rocksdb::WriteOptions(), h[1], Key(o), v);
+  } else if (op == "reseal") {
+    // Log values are [partition u32][event bytes].
+    auto e = blotter::DecodeEvent(std::string_view(v).substr(4));
+    if (!e.ok()) return Die(e.status().ToString());
+    blotter::fb::EventT t;
+    (*e)->UnPackTo(&t);
+    t.actor += " (altered)";
+    auto sealed = blotter::Seal(t);
+    if (!sealed.ok()) return Die(sealed.status().ToString());
+    s = db->Put(rocksdb::WriteOptions(), h[1], Key(o),
+                v.substr(0, 4) + std::string(sealed->bytes()));
   } else if (op == "delete") {
     s = db->Delete(rocksdb::WriteOptions(), h[1], Key(o));
   } else if (op == "swap" && argc > 4) {
