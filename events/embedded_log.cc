@@ -420,22 +420,27 @@ struct EmbeddedLog::Impl {
   // the cache lacks, with one batched MultiGet (bloom-filtered point
   // lookups): for an event with sequence s, index entry s must be absent and
   // s-1 present. Incidents where that does not hold are left out; Stage then
-  // reads their true head and reports the conflict.
-  Status Prefetch(std::span<PendingAppend* const> group) {
+  // reads their true head and reports the conflict. Sets `known` to each
+  // event's cached head where it has it (null where not), for Stage.
+  Status Prefetch(std::span<PendingAppend* const> group, std::vector<HeadTracker::Head*>* known) {
     struct Want {
       std::string_view id;
       uint64_t sequence;
       size_t at;      // key index of (id, sequence)
       size_t before;  // key index of (id, sequence - 1); unused for sequence 1
+      size_t event;   // its index in `known`
     };
     std::vector<std::string> keys;
     std::vector<Want> wanted;
     std::unordered_set<std::string_view> seen;
+    known->clear();
     for (const PendingAppend* w : group) {
       for (const EncodedEvent& e : w->events) {
         const std::string_view id = e.incident_id();
-        if (head_cache.Contains(id) || !seen.insert(id).second) continue;
-        Want want{id, e.sequence(), keys.size(), 0};
+        HeadTracker::Head* head = head_cache.Find(id);
+        known->push_back(head);
+        if (head != nullptr || !seen.insert(id).second) continue;
+        Want want{id, e.sequence(), keys.size(), 0, known->size() - 1};
         keys.push_back(IndexKey(id, e.sequence()));
         if (e.sequence() > 1) {
           want.before = keys.size();
@@ -460,7 +465,7 @@ struct EmbeddedLog::Impl {
         continue;  // event s exists already: a conflict, Stage reports it
       }
       if (w.sequence <= 1) {
-        head_cache.Set(w.id, 0, GenesisHash());
+        (*known)[w.event] = head_cache.Set(w.id, 0, GenesisHash());
         continue;
       }
       const rocksdb::Status& before = statuses[w.before];
@@ -491,18 +496,18 @@ struct EmbeddedLog::Impl {
           std::string_view hash,
           HeadHash(log_statuses[i].ok() ? events[i].ToStringView() : std::string_view(), w.id,
                    w.sequence - 1, index_values[i]));
-      head_cache.Set(w.id, w.sequence - 1, hash);
+      (*known)[w.event] = head_cache.Set(w.id, w.sequence - 1, hash);
     }
     return Status::Ok();
   }
 
   // Validates one appender's events and adds them to `batch`. On error it
   // leaves batch, cache and `next` as they were.
-  Status Stage(PendingAppend* w, rocksdb::WriteBatch* batch, int64_t* next,
-               HeadTracker::Undo* undo) {
+  Status Stage(PendingAppend* w, std::span<HeadTracker::Head* const> known,
+               rocksdb::WriteBatch* batch, int64_t* next, HeadTracker::Undo* undo) {
     // Prefetch saw a conflict for incidents it did not cache: report the true head.
     BLOTTER_RETURN_IF_ERROR(head_cache.Advance(
-        w->events, [this](std::string_view id) { return ReadHead(id); }, undo));
+        w->events, known, [this](std::string_view id) { return ReadHead(id); }, undo));
     w->positions.reserve(w->events.size());
     for (const EncodedEvent& e : w->events) {
       const int32_t p = KafkaPartition(e.incident_id(), partitions);
@@ -543,11 +548,16 @@ struct EmbeddedLog::Impl {
     }
     rocksdb::WriteBatch batch(bytes);
     bool any = false;
+    std::vector<HeadTracker::Head*> known;  // per event of the group, in order
     const Status prefetched =
-        is_closed ? Status::Unavailable("event log is closed") : Prefetch(group);
+        is_closed ? Status::Unavailable("event log is closed") : Prefetch(group, &known);
     HeadTracker::Undo undo;
+    size_t first = 0;
     for (PendingAppend* x : group) {
-      x->status = !prefetched.ok() ? prefetched : Stage(x, &batch, &next, &undo);
+      x->status = !prefetched.ok() ? prefetched
+                                   : Stage(x, std::span(known).subspan(first, x->events.size()),
+                                           &batch, &next, &undo);
+      first += x->events.size();
       any = any || x->status.ok();
     }
     if (!any) return;

@@ -13,15 +13,21 @@ HeadTracker::Head HeadTracker::Head::Of(uint64_t sequence, std::string_view h) {
   return out;
 }
 
+HeadTracker::Head* HeadTracker::Find(std::string_view id) {
+  auto it = heads_.find(id);
+  return it == heads_.end() ? nullptr : &it->second;
+}
+
 const HeadTracker::Head* HeadTracker::Find(std::string_view id) const {
   auto it = heads_.find(id);
   return it == heads_.end() ? nullptr : &it->second;
 }
 
-void HeadTracker::Set(std::string_view id, uint64_t sequence, std::string_view hash) {
-  auto it = heads_.find(id);
-  if (it == heads_.end()) it = heads_.emplace(std::string(id), Head{}).first;
-  it->second = Head::Of(sequence, hash);
+HeadTracker::Head* HeadTracker::Set(std::string_view id, uint64_t sequence, std::string_view hash) {
+  // emplace hashes once, and keeps the entry if there is one already.
+  Head& h = heads_.emplace(std::string(id), Head{}).first->second;
+  h = Head::Of(sequence, hash);
+  return &h;
 }
 
 void HeadTracker::Rollback(Undo& undo) {
@@ -35,20 +41,24 @@ void HeadTracker::Rollback(Undo& undo) {
   undo.changes_.clear();
 }
 
-Status HeadTracker::Advance(std::span<const EncodedEvent> events, const Loader& load, Undo* undo) {
+Status HeadTracker::Advance(std::span<const EncodedEvent> events, std::span<Head* const> known,
+                            const Loader& load, Undo* undo) {
   Undo mine;
   auto fail = [&](Status st) {
     Rollback(mine);
     return st;
   };
   mine.changes_.reserve(events.size());
-  for (const EncodedEvent& e : events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const EncodedEvent& e = events[i];
     const std::string_view id = e.incident_id();
     if (id.find('\0') != std::string_view::npos || static_cast<uint8_t>(id[0]) == 0xff) {
       return fail(Status::InvalidArgument("incident id contains a NUL or 0xff byte"));
     }
-    Head* head;
-    if (auto it = heads_.find(id); it != heads_.end()) {
+    Head* head = i < known.size() ? known[i] : nullptr;
+    if (head != nullptr) {
+      mine.changes_.push_back({head, *head, {}});
+    } else if (auto it = heads_.find(id); it != heads_.end()) {
       head = &it->second;
       mine.changes_.push_back({head, *head, {}});
     } else {

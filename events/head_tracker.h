@@ -48,14 +48,23 @@ class HeadTracker {
 
   // Checks `events` in order, advancing the heads. On a conflict (kConflict)
   // or a loader error, restores what it changed and returns the error.
-  Status Advance(std::span<const EncodedEvent> events, const Loader& load, Undo* undo);
+  Status Advance(std::span<const EncodedEvent> events, const Loader& load, Undo* undo) {
+    return Advance(events, {}, load, undo);
+  }
+  // The same, where known[i], when given and not null, is the tracked head of
+  // events[i]'s incident (from Find or Set since the last Clear), so it is
+  // not looked up again.
+  Status Advance(std::span<const EncodedEvent> events, std::span<Head* const> known,
+                 const Loader& load, Undo* undo);
 
   // Restores the heads an Advance changed (most recent Advance first).
   void Rollback(Undo& undo);
 
   bool Contains(std::string_view id) const { return heads_.find(id) != heads_.end(); }
+  // Pointers stay valid until the entry is cleared or rolled back.
+  Head* Find(std::string_view id);
   const Head* Find(std::string_view id) const;
-  void Set(std::string_view id, uint64_t sequence, std::string_view hash);
+  Head* Set(std::string_view id, uint64_t sequence, std::string_view hash);
   size_t size() const { return heads_.size(); }
   void Clear() { heads_.clear(); }
 
