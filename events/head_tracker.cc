@@ -24,10 +24,10 @@ const HeadTracker::Head* HeadTracker::Find(std::string_view id) const {
 }
 
 HeadTracker::Head* HeadTracker::Set(std::string_view id, uint64_t sequence, std::string_view hash) {
-  // emplace hashes once, and keeps the entry if there is one already.
-  Head& h = heads_.emplace(std::string(id), Head{}).first->second;
-  h = Head::Of(sequence, hash);
-  return &h;
+  auto it = heads_.find(id);
+  if (it == heads_.end()) it = heads_.emplace(std::string(id), Head{}).first;
+  it->second = Head::Of(sequence, hash);
+  return &it->second;
 }
 
 void HeadTracker::Rollback(Undo& undo) {
