@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <rocksdb/db.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_partitioner.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
@@ -681,13 +682,16 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
       // answer "no" in the memtable too.
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.05;
-      // A value is mostly a hash, which does not compress: compress only what
-      // settles in the last level, not every flush and compaction above it.
-      o.compression = rocksdb::kNoCompression;
-      o.bottommost_compression = rocksdb::kLZ4Compression;
-      // Small files: a compaction then rewrites only the files around the
-      // last days' keys and moves the rest down untouched (at scale 1.0 over
-      // 120 days, 64 MiB files: 41.9M entries compacted, 8 MiB: 29.7M).
+      // Files cut at each day ('\x01' and the date: IncidentKey's first 9
+      // bytes), 8 MiB at most, compressed alike on every level: a compaction
+      // rewrites only the files around the last days' keys, and older days'
+      // files move down untouched. (Compressed only in the last level, every
+      // entry was rewritten to move there; uncut, the last file reached from
+      // its first day to the marker key, which sorts after every entry, so
+      // each move took the whole level above. A year at scale 1.0: 170.3M
+      // entries compacted in 79.1 CPU-s, then 95.6M in 43.6.)
+      o.compression = rocksdb::kLZ4Compression;
+      o.sst_partitioner_factory = rocksdb::NewSstPartitionerFixedPrefixFactory(9);
       o.target_file_size_base = 8 << 20;
     }
     cfs.emplace_back(kCfNames[i], o);
