@@ -417,6 +417,20 @@ struct EmbeddedLog::Impl {
     return hash;
   }
 
+  // One batched MultiGet of `keys` in a column family.
+  struct Gotten {
+    std::vector<rocksdb::PinnableSlice> values;
+    std::vector<rocksdb::Status> statuses;
+  };
+  Gotten GetAll(Cf family, const std::vector<std::string>& keys) {
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    Gotten out{std::vector<rocksdb::PinnableSlice>(keys.size()),
+               std::vector<rocksdb::Status>(keys.size())};
+    db->MultiGet(rocksdb::ReadOptions(), cf[family], keys.size(), slices.data(), out.values.data(),
+                 out.statuses.data());
+    return out;
+  }
+
   // Loads into head_cache the heads of the incidents a group appends to that
   // the cache lacks, with one batched MultiGet (bloom-filtered point
   // lookups): for an event with sequence s, index entry s must be absent and
@@ -451,11 +465,9 @@ struct EmbeddedLog::Impl {
       }
     }
     if (wanted.empty()) return Status::Ok();
-    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-    std::vector<rocksdb::PinnableSlice> values(keys.size());
-    std::vector<rocksdb::Status> statuses(keys.size());
-    db->MultiGet(rocksdb::ReadOptions(), cf[kIncidentsCf], keys.size(), slices.data(),
-                 values.data(), statuses.data());
+    const Gotten index = GetAll(kIncidentsCf, keys);
+    const std::vector<rocksdb::PinnableSlice>& values = index.values;
+    const std::vector<rocksdb::Status>& statuses = index.statuses;
     // The heads' hashes are in their events: a second MultiGet, in the log.
     std::vector<const Want*> found;
     std::vector<std::string> log_keys, index_values;
@@ -483,11 +495,9 @@ struct EmbeddedLog::Impl {
       }
     }
     if (found.empty()) return Status::Ok();
-    std::vector<rocksdb::Slice> log_slices(log_keys.begin(), log_keys.end());
-    std::vector<rocksdb::PinnableSlice> events(log_keys.size());
-    std::vector<rocksdb::Status> log_statuses(log_keys.size());
-    db->MultiGet(rocksdb::ReadOptions(), cf[kLogCf], log_keys.size(), log_slices.data(),
-                 events.data(), log_statuses.data());
+    const Gotten log = GetAll(kLogCf, log_keys);
+    const std::vector<rocksdb::PinnableSlice>& events = log.values;
+    const std::vector<rocksdb::Status>& log_statuses = log.statuses;
     for (size_t i = 0; i < found.size(); ++i) {
       const Want& w = *found[i];
       if (!log_statuses[i].ok() && !log_statuses[i].IsNotFound()) {
