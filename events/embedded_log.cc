@@ -914,6 +914,35 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
   return out;
 }
 
+Result<std::vector<LogRecord>> EmbeddedLog::ReadAt(std::span<const Position> positions) {
+  Impl& d = *impl_;
+  std::vector<std::string> keys;
+  for (const Position& p : positions) {
+    if (p.partition < 0 || p.partition >= d.partitions) {
+      return Status::InvalidArgument(
+          fmt::format("no partition {} in a log of {}", p.partition, d.partitions));
+    }
+    keys.push_back(LogKey(p.offset));
+  }
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), d.cf[kLogCf]);
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> st = d.db->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
+  std::vector<LogRecord> out;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    const Position& p = positions[i];
+    if (st[i].IsNotFound() ||
+        (st[i].ok() && (values[i].size() < kLogValuePrefix ||
+                        static_cast<int32_t>(GetBE(values[i], 0, 4)) != p.partition))) {
+      return Status::NotFound(
+          fmt::format("the log holds no event at {}:{}", p.partition, p.offset));
+    }
+    BLOTTER_RETURN_IF_ERROR(FromRocks(st[i], "read the log"));
+    out.push_back(LogRecord{p, values[i].substr(kLogValuePrefix)});
+  }
+  return out;
+}
+
 namespace {
 
 // Reads the log in offset order with one cursor, keeping the records of the

@@ -96,6 +96,7 @@ class EmbeddedLog final : public EventLog {
   Result<IncidentHead> Head(std::string_view incident_id) override;
   Result<std::vector<LogRecord>> ReadIncident(std::string_view incident_id) override;
   Result<std::unique_ptr<LogReader>> NewReader(const ReaderOptions& options) override;
+  Result<std::vector<LogRecord>> ReadAt(std::span<const Position> positions) override;
   bool KeepsHeads() const override { return true; }
   bool TotallyOrdered() const override { return true; }
   bool IndexesIncidents() const override { return true; }

@@ -68,6 +68,24 @@ Result<std::vector<Position>> ReaderStart(const ReaderOptions& options, int32_t 
   return start;
 }
 
+Result<std::vector<LogRecord>> EventLog::ReadAt(std::span<const Position> positions) {
+  std::vector<LogRecord> out;
+  for (const Position& p : positions) {
+    ReaderOptions ro;
+    ro.start = {p};
+    ro.stop_at = std::vector<int64_t>{p.offset + 1};
+    BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, NewReader(ro));
+    auto got = reader->Poll(1, std::chrono::seconds(30));
+    if (!got.ok() && got.status().code() != StatusCode::kEndOfStream) return got.status();
+    if (!got.ok() || got->empty() || (*got)[0].position != p) {
+      return Status::NotFound(
+          fmt::format("the log holds no event at {}:{}", p.partition, p.offset));
+    }
+    out.push_back(std::move((*got)[0]));
+  }
+  return out;
+}
+
 int32_t EventLog::PartitionOf(std::string_view incident_id) const {
   return KafkaPartition(incident_id, partitions());
 }

@@ -115,6 +115,12 @@ class EventLog {
   [[nodiscard]] virtual Result<std::unique_ptr<LogReader>> NewReader(
       const ReaderOptions& options) = 0;
 
+  // The events at `positions`, in that order (a position may repeat).
+  // kNotFound when the log holds no event at one of them (never written, or
+  // no longer kept); kInvalidArgument for a partition out of range. This
+  // default reads each through a reader of its own.
+  [[nodiscard]] virtual Result<std::vector<LogRecord>> ReadAt(std::span<const Position> positions);
+
   // Whether Head() answers from a record kept apart from the events (so an
   // audit can catch a deleted tail), not from the events themselves.
   virtual bool KeepsHeads() const { return false; }

@@ -4,12 +4,14 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "events/group_commit.h"
@@ -62,14 +64,18 @@ class QuietLogs final : public RdKafka::EventCb {
 QuietLogs quiet_logs;
 
 // What every reader sets: offsets are the views' business, never committed;
-// only committed transactions; fetch 4 MiB per partition (librdkafka's
-// default 1 MiB ran dry: 1M events projected in 4.8-5.0 s at 1 MiB, 3.8 s at
-// 4 MiB, peak memory 420-440 -> 530-640 MiB).
+// only committed transactions; at most 50,000 records queued ahead (about
+// 25 MB) and 1 MiB fetched per partition at a time, so what one fetch adds
+// past that stays small too. Bigger fetches had hidden librdkafka's pauses
+// (KafkaReader::WakeFetcher); with those woken, a 10M-event Kafka rebuild
+// took 15.2 s and peaked at 423 MB this way, 16.6 s and 853 MB with 4 MiB
+// fetches and librdkafka's 100,000 records.
 std::vector<std::pair<std::string, std::string>> ReaderProperties(std::string group) {
   return {{"group.id", std::move(group)},        {"enable.auto.commit", "false"},
           {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"},
           {"isolation.level", "read_committed"}, {"auto.offset.reset", "earliest"},
-          {"fetch.wait.max.ms", "100"},          {"max.partition.fetch.bytes", "4194304"}};
+          {"fetch.wait.max.ms", "100"},          {"max.partition.fetch.bytes", "1048576"},
+          {"queued.min.messages", "50000"}};
 }
 
 Result<std::unique_ptr<RdKafka::Conf>> MakeConf(
@@ -303,6 +309,10 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
     }
     r->consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
     if (!r->consumer_) return Status::Unavailable(fmt::format("Kafka consumer: {}", err));
+    r->topic_ = log->topic;
+    std::vector<Position> all;
+    for (int32_t p = 0; p < log->partitions; ++p) all.push_back({p, 0});
+    r->PrepareWaking(conf->get(), all);
     const auto code = r->consumer_->subscribe({log->topic});
     if (code != RdKafka::ERR_NO_ERROR) return KafkaError(code, "subscribe");
     return r;
@@ -350,6 +360,8 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
     if (code != RdKafka::ERR_NO_ERROR) return KafkaError(code, "assign partitions");
     auto r = std::unique_ptr<KafkaReader>(new KafkaReader());
     r->consumer_ = std::move(consumer);
+    r->topic_ = log->topic;
+    r->PrepareWaking(conf->get(), start);
     r->pos_ = std::move(start);
     r->slot_.assign(log->partitions, -1);
     for (size_t i = 0; i < r->pos_.size(); ++i)
@@ -369,6 +381,7 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
     std::vector<LogRecord> out;
     const auto deadline = Clock::now() + timeout;
     if (max_records == 0) max_records = 1;
+    const bool was_full = QueueLength() >= wake_at_length_;
     while (out.size() < max_records) {
       if (AllStopped()) {
         if (out.empty()) return Status::EndOfStream();
@@ -403,11 +416,58 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
           return KafkaError(m->err(), "consume");
       }
     }
+    if (was_full) WakeFetcher();
     return out;
   }
 
  private:
   KafkaReader() = default;
+
+  // librdkafka before 2.1 (Debian 12 has 2.0.2) stops fetching a partition
+  // while the consumer's queue holds queued.min.messages, and then waits up
+  // to a second before it looks again: nothing the application does wakes it
+  // sooner (librdkafka issue #2879; fetch.queue.backoff.ms in 2.1). A reader
+  // whose caller pauses between polls (the projection runner, while it
+  // applies a batch) starved for most of each such second: a 10M-event
+  // rebuild took 36 s instead of 16. So once a poll has drained a queue that
+  // was near that mark, the reader wakes the fetchers with a request of its
+  // own to each broker it reads from (a watermark query), after which they
+  // look at the queue again.
+  size_t QueueLength() const { return queue_ ? rd_kafka_queue_length(queue_.get()) : 0; }
+  void WakeFetcher() {
+    for (int32_t p : one_per_leader_) {
+      int64_t low = 0, high = 0;
+      consumer_->query_watermark_offsets(topic_, p, &low, &high, 1000);  // only to wake
+    }
+  }
+  // Reads how full the queue may get from `conf`, and the partition leaders.
+  void PrepareWaking(RdKafka::Conf* conf, const std::vector<Position>& read) {
+    std::string v;
+    size_t min_messages = 100000;
+    if (conf->get("queued.min.messages", v) == RdKafka::Conf::CONF_OK) {
+      min_messages = std::strtoull(v.c_str(), nullptr, 10);
+    }
+    wake_at_length_ = std::max<size_t>(1, min_messages / 2);
+    queue_.reset(rd_kafka_queue_get_consumer(consumer_->c_ptr()));
+    RdKafka::Metadata* raw = nullptr;
+    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(consumer_.get(), topic_, nullptr, v));
+    if (!t || consumer_->metadata(false, t.get(), &raw, 5000) != RdKafka::ERR_NO_ERROR) {
+      for (const Position& p : read) one_per_leader_.push_back(p.partition);  // wake them all
+      return;
+    }
+    std::unique_ptr<RdKafka::Metadata> md(raw);
+    std::set<int32_t> leaders;
+    for (const auto* tm : *md->topics()) {
+      for (const auto* pm : *tm->partitions()) {
+        const bool wanted = std::any_of(read.begin(), read.end(),
+                                        [&](const Position& p) { return p.partition == pm->id(); });
+        if (wanted && leaders.insert(pm->leader()).second) one_per_leader_.push_back(pm->id());
+      }
+    }
+  }
+  struct QueueDeleter {
+    void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+  };
   bool AllStopped() const {
     if (!stop_) return false;
     for (size_t i = 0; i < pos_.size(); ++i) {
@@ -417,6 +477,10 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
   }
 
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue_;  // the consumer's
+  std::string topic_;
+  size_t wake_at_length_ = SIZE_MAX;
+  std::vector<int32_t> one_per_leader_;
   std::vector<Position> pos_;
   std::vector<int> slot_;  // partition -> index in pos_
   std::optional<std::vector<int64_t>> stop_;
@@ -634,6 +698,71 @@ Result<std::vector<LogRecord>> KafkaLog::ReadIncident(std::string_view incident_
     auto e = DecodeEvent(r.bytes);
     if (e.ok() && (*e)->incident_id()->string_view() == incident_id) out.push_back(std::move(r));
   });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<LogRecord>> KafkaLog::ReadAt(std::span<const Position> positions) {
+  std::vector<LogRecord> out;
+  if (positions.empty()) return out;
+  auto properties = ReaderProperties("blotter-reader");
+  // An offset the topic no longer holds is an error here, not a restart
+  // from the earliest one; and a fetch needs to bring little.
+  for (auto& [k, v] : properties) {
+    if (k == "auto.offset.reset") v = "error";
+    if (k == "max.partition.fetch.bytes") v = "262144";
+    if (k == "queued.min.messages") v = "1000";
+  }
+  properties.emplace_back("queued.max.messages.kbytes", "1024");
+  BLOTTER_ASSIGN_OR_RETURN(auto conf, MakeConf(impl_->options, properties));
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer) return Status::Unavailable(fmt::format("Kafka consumer: {}", err));
+  // Records this close after the last one read are read on to, not fetched.
+  constexpr int64_t kReadOnWithin = 256;
+  Position next{-1, -1};  // what the consumer returns next, if it is assigned
+  const auto deadline = Clock::now() + std::chrono::milliseconds(impl_->options.timeout_ms);
+  auto missing = [](const Position& p) {
+    return Status::NotFound(fmt::format("the log holds no event at {}:{}", p.partition, p.offset));
+  };
+  Status st = [&]() -> Status {
+    for (const Position& p : positions) {
+      if (p.partition < 0 || p.partition >= impl_->partitions || p.offset < 0) {
+        return Status::InvalidArgument(fmt::format("no position {}:{} in a log of {} partitions",
+                                                   p.partition, p.offset, impl_->partitions));
+      }
+      if (p.partition != next.partition || p.offset < next.offset ||
+          p.offset > next.offset + kReadOnWithin) {
+        std::vector<RdKafka::TopicPartition*> tps = {
+            RdKafka::TopicPartition::create(impl_->topic, p.partition, p.offset)};
+        const auto code = consumer->assign(tps);
+        RdKafka::TopicPartition::destroy(tps);
+        if (code != RdKafka::ERR_NO_ERROR) return KafkaError(code, "assign partition");
+        next = p;
+      }
+      while (true) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0)
+          return Status::Unavailable("Kafka: reading events at positions timed out");
+        std::unique_ptr<RdKafka::Message> m(consumer->consume(static_cast<int>(left.count())));
+        if (m->err() == RdKafka::ERR__TIMED_OUT) continue;
+        if (m->err() == RdKafka::ERR__PARTITION_EOF ||
+            m->err() == RdKafka::ERR__AUTO_OFFSET_RESET ||
+            m->err() == RdKafka::ERR_OFFSET_OUT_OF_RANGE) {
+          return missing(p);
+        }
+        if (m->err() != RdKafka::ERR_NO_ERROR) return KafkaError(m->err(), "consume");
+        if (m->partition() != p.partition || m->offset() < p.offset) continue;
+        if (m->offset() > p.offset) return missing(p);  // a transaction marker's, or aborted
+        next = Position{p.partition, p.offset + 1};
+        out.push_back(LogRecord{p, std::string(static_cast<const char*>(m->payload()), m->len())});
+        break;
+      }
+    }
+    return Status::Ok();
+  }();
+  consumer->close();
   if (!st.ok()) return st;
   return out;
 }

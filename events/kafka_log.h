@@ -20,8 +20,9 @@
 // offsets. Offsets within a partition are not dense: transaction markers
 // take offsets too.
 //
-// Head() and ReadIncident() scan the incident's partition (the history view
-// of a later issue will index it).
+// Head() and ReadIncident() scan the incident's partition; the history view
+// (projections/history) records each incident's positions, which ReadAt
+// fetches.
 
 #include <memory>
 #include <string>
@@ -72,6 +73,9 @@ class KafkaLog final : public EventLog {
   Result<IncidentHead> Head(std::string_view incident_id) override;
   Result<std::vector<LogRecord>> ReadIncident(std::string_view incident_id) override;
   Result<std::unique_ptr<LogReader>> NewReader(const ReaderOptions& options) override;
+  // One consumer, fetching at each position (or reading on to it when it is
+  // a few records further on).
+  Result<std::vector<LogRecord>> ReadAt(std::span<const Position> positions) override;
 
   const std::string& topic() const;
 

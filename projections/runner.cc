@@ -220,12 +220,12 @@ Status Runner::LoadTouched(const std::vector<LogRecord>& records,
 Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std::string>& errors,
                           const std::vector<Position>& positions, RunStats* stats) {
   rocksdb::DB* db = store_->db();
-  // Room for the history's copy of every event and the rest, so the batch
-  // never grows by copying itself; and one batch kept from call to call, so
-  // its pages are not handed back and faulted in again each time.
+  // Room for what the views write, about as much as the events' bytes, so
+  // the batch rarely grows by copying itself; and one batch kept from call
+  // to call, so its pages are not handed back and faulted in again each time.
   size_t bytes = 0;
   for (const LogRecord& r : records) bytes += r.bytes.size();
-  const size_t room = bytes + bytes / 2 + 4096;
+  const size_t room = bytes + 4096;
   if (!batch_ || room > batch_room_) {
     batch_ = std::make_unique<rocksdb::WriteBatch>(room);
     batch_room_ = room;

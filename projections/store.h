@@ -14,9 +14,9 @@
 //                   region (incidents_view.h)
 //   incident_index_b  open by status
 //   incident_index_c  by unit
-//   history         [IncidentKey(id)][0x00][first sequence u64 BE] -> that event and
-//                   the incident's next ones applied in the same batch, each
-//                   as [length u32 LE][encoded event]
+//   history         [IncidentKey(id)][0x00][first sequence u64 BE] -> where that
+//                   event and the incident's next ones applied in the same
+//                   batch are in the log (history_view.h)
 //   stats           counter key -> int64 LE (merged by addition)
 //   dead_letters    [partition u32 BE][offset u64 BE] -> reason, then the raw bytes
 //   links           serial-case links (linker/links_view.h)
@@ -104,8 +104,10 @@ class ViewStore {
   Result<std::string> Digest(const std::vector<Cf>& cfs) const;
 
   // The layout this build writes (the "format" key of the default column
-  // family). A store of another format is refused: rebuild it.
-  static constexpr int64_t kFormat = 4;
+  // family). A store of another format is refused: rebuild it. Format 4
+  // differs only in history's records, so a format-4 store without history
+  // is read, and marked 5 when opened for writing.
+  static constexpr int64_t kFormat = 5;
 
   static std::string CheckpointKey(int32_t partition);
   static std::string DeadLetterKey(Position p);

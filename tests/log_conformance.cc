@@ -71,6 +71,37 @@ TEST_P(LogConformanceTest, AppendsAndReadsBackInOrder) {
   EXPECT_TRUE(log->ReadIncident("no-such-incident").value().empty());
 }
 
+// ReadAt, which the history view's readers use: any positions, in any order,
+// repeated; near ones read on, far ones fetched.
+TEST_P(LogConformanceTest, ReadsTheEventsAtPositions) {
+  auto log = NewLog(3);
+  auto a = SealedChain("411681-20211008-0001", 400);
+  auto b = SealedChain("411625-20211021-0003", 3);
+  auto pa = log->Append(a).value();
+  auto pb = log->Append(b).value();
+  const std::vector<std::pair<Position, std::string>> want = {
+      {pa[399], a[399].bytes()}, {pa[0], a[0].bytes()},     {pa[1], a[1].bytes()},
+      {pb[2], b[2].bytes()},     {pa[300], a[300].bytes()}, {pa[300], a[300].bytes()},
+      {pa[301], a[301].bytes()}, {pb[0], b[0].bytes()},
+  };
+  std::vector<Position> positions;
+  for (const auto& w : want) positions.push_back(w.first);
+  auto got = log->ReadAt(positions);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*got)[i].position, want[i].first) << i;
+    EXPECT_EQ((*got)[i].bytes, want[i].second) << i;
+  }
+  EXPECT_TRUE(log->ReadAt({}).value().empty());
+  const int32_t p = pa[0].partition;
+  const Position past_end{p, log->EndOffsets().value()[p] + 3};
+  EXPECT_EQ(log->ReadAt(std::vector<Position>{pa[0], past_end}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(log->ReadAt(std::vector<Position>{{7, 0}}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_P(LogConformanceTest, HeadIsTheLastEvent) {
   auto log = NewLog(2);
   auto h0 = log->Head("x");

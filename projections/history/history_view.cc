@@ -3,26 +3,36 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 
+#include <cstring>
+
 namespace blotter::projections {
 namespace {
 
-// Splits a record into its events; false if it is malformed.
-bool Split(std::string_view record, std::vector<std::string_view>* out) {
-  while (!record.empty()) {
-    if (record.size() < 4) return false;
-    uint32_t n = 0;
-    for (int i = 3; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(record[i]);
-    if (record.size() - 4 < n) return false;
-    out->push_back(record.substr(4, n));
-    record.remove_prefix(4 + n);
-  }
-  return true;
+constexpr size_t kEntrySize = 20;
+
+void PutBE(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-uint64_t SequenceOf(std::string_view key) {
+uint64_t GetBE(std::string_view in, int bytes) {
   uint64_t v = 0;
-  for (char c : key.substr(key.size() - 8)) v = (v << 8) | static_cast<uint8_t>(c);
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
   return v;
+}
+
+// Appends a record's entries, numbered from its key's sequence; false if it
+// is malformed.
+bool Split(std::string_view key, std::string_view record, std::vector<HistoryEntry>* out) {
+  if (key.size() < 9 || record.empty() || record.size() % kEntrySize != 0) return false;
+  uint64_t seq = GetBE(key.substr(key.size() - 8), 8);
+  for (; !record.empty(); record.remove_prefix(kEntrySize)) {
+    HistoryEntry& e = out->emplace_back();
+    e.sequence = seq++;
+    e.position.partition = static_cast<int32_t>(GetBE(record, 4));
+    e.position.offset = static_cast<int64_t>(GetBE(record.substr(4), 8));
+    std::memcpy(e.witness.data(), record.data() + 12, e.witness.size());
+  }
+  return true;
 }
 
 }  // namespace
@@ -30,7 +40,7 @@ uint64_t SequenceOf(std::string_view key) {
 std::string HistoryView::Key(std::string_view id, uint64_t sequence) {
   std::string k = IncidentKey(id);
   k.push_back('\0');
-  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((sequence >> (8 * i)) & 0xff));
+  PutBE(&k, sequence, 8);
   return k;
 }
 
@@ -39,64 +49,83 @@ void HistoryView::Apply(const Change& c, rocksdb::WriteBatch*) {
   if (it == pending_.end()) {
     it = pending_.emplace(c.after.incident_id, Pending{c.event.sequence(), {}}).first;
   }
-  const auto n = static_cast<uint32_t>(c.bytes.size());
-  std::array<char, 4>& len = lengths_.emplace_back();
-  for (int i = 0; i < 4; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  it->second.parts.emplace_back(len.data(), len.size());
-  it->second.parts.emplace_back(c.bytes.data(), c.bytes.size());
+  std::string& e = it->second.entries;
+  PutBE(&e, static_cast<uint32_t>(c.position.partition), 4);
+  PutBE(&e, static_cast<uint64_t>(c.position.offset), 8);
+  e.append(reinterpret_cast<const char*>(c.event.hash()->data()), 8);
 }
 
 void HistoryView::Flush(rocksdb::WriteBatch* batch) {
   for (const auto& [id, p] : pending_) {
-    const std::string key = Key(id, p.first_sequence);
-    const rocksdb::Slice key_slice(key);
-    batch
-        ->Put(store_->cf(Cf::kHistory), rocksdb::SliceParts(&key_slice, 1),
-              rocksdb::SliceParts(p.parts.data(), static_cast<int>(p.parts.size())))
+    batch->Put(store_->cf(Cf::kHistory), Key(id, p.first_sequence), p.entries)
         .PermitUncheckedError();
   }
   pending_.clear();
-  lengths_.clear();
 }
 
 Result<std::string> HistoryView::Digest(const ViewStore& store) const {
   Digester d;
   std::unique_ptr<rocksdb::Iterator> it(
       store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::kHistory)));
-  std::vector<std::string_view> events;
+  std::vector<HistoryEntry> entries;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
-    events.clear();
-    if (key.size() < 9 || !Split(it->value().ToStringView(), &events)) {
+    entries.clear();
+    if (!Split(key, it->value().ToStringView(), &entries)) {
       return Status::Corruption(fmt::format("history record {} is malformed", key));
     }
     const std::string id = IncidentIdOf(key.substr(0, key.size() - 9));
-    uint64_t seq = SequenceOf(key);
-    for (std::string_view e : events) d.Add(Key(id, seq++), e);
+    const std::string_view record = it->value().ToStringView();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      d.Add(Key(id, entries[i].sequence), record.substr(i * kEntrySize, kEntrySize));
+    }
   }
   if (!it->status().ok()) return Status::IOError(it->status().ToString());
   d.EndSection(CfName(Cf::kHistory));
   return d.Hex();
 }
 
-Result<std::vector<std::string>> HistoryView::Read(const ViewStore& store, std::string_view id) {
-  std::vector<std::string> out;
+Result<std::vector<HistoryEntry>> HistoryView::Read(const ViewStore& store, std::string_view id) {
+  std::vector<HistoryEntry> out;
   std::string prefix = IncidentKey(id);
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it(
       store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::kHistory)));
-  std::vector<std::string_view> events;
   for (it->Seek(prefix);
        it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 8;
        it->Next()) {
-    events.clear();
-    if (!Split(it->value().ToStringView(), &events)) {
+    if (!Split(it->key().ToStringView(), it->value().ToStringView(), &out)) {
       return Status::Corruption(fmt::format("history record of {} is malformed", id));
     }
-    for (std::string_view e : events) out.emplace_back(e);
   }
   if (!it->status().ok()) return Status::IOError(it->status().ToString());
   return out;
+}
+
+Result<std::vector<LogRecord>> ReadHistory(EventLog& log, const ViewStore& store,
+                                           std::string_view id) {
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries, HistoryView::Read(store, id));
+  std::vector<Position> positions;
+  for (const HistoryEntry& e : entries) positions.push_back(e.position);
+  auto records = log.ReadAt(positions);
+  if (!records.ok() && records.status().code() == StatusCode::kNotFound) {
+    return Status::Corruption(
+        fmt::format("incident {}: the history view records an event the log "
+                    "lacks (events deleted): {}",
+                    id, records.status().message()));
+  }
+  if (!records.ok()) return records.status();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const HistoryEntry& e = entries[i];
+    auto ev = DecodeEvent((*records)[i].bytes);
+    if (!ev.ok() || (*ev)->incident_id()->string_view() != id || (*ev)->sequence() != e.sequence ||
+        std::memcmp((*ev)->hash()->data(), e.witness.data(), e.witness.size()) != 0) {
+      return Status::Corruption(fmt::format(
+          "incident {}: the log's event at {}:{} is not event {} as projected (altered)", id,
+          e.position.partition, e.position.offset, e.sequence));
+    }
+  }
+  return records;
 }
 
 }  // namespace blotter::projections

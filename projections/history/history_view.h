@@ -1,20 +1,36 @@
 #pragma once
 
-// The history view: (incident id, sequence) -> event, so an auditor's replay
-// of one incident is a prefix scan whatever the log (blotter replay --incident
-// --kafka uses it when present). The events of one incident that one batch
-// applies share a record, keyed by the first one's sequence (store.h): a
-// rebuild writes a record per incident instead of one per event.
+// The history view: (incident id, sequence) -> where the event is in the log,
+// so an auditor's replay of one incident is a prefix scan and a read of those
+// positions whatever the log (blotter replay --incident --kafka uses it when
+// present; the embedded log has an index of its own).
+//
+// It keeps positions, not copies of the events: the log is the system of
+// record, kept forever (Kafka: infinite retention), so the events an auditor
+// reads are the log's own, not a projection's copy of them. Each position
+// carries the first 8 bytes of its event's hash as a witness: ReadHistory
+// refuses an event the log holds there now that is not the one projected.
+//
+// Records: the events of one incident that one batch applies share a record,
+// keyed by the first one's sequence, each event 20 bytes: [partition u32 BE]
+// [offset u64 BE][hash, its first 8 bytes]. A rebuild writes a record per
+// incident and batch instead of one per event.
 
 #include <array>
-#include <deque>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
+#include "events/event_log.h"
 #include "events/string_map.h"
 #include "projections/view.h"
 
 namespace blotter::projections {
+
+struct HistoryEntry {
+  uint64_t sequence = 0;
+  Position position;
+  std::array<char, 8> witness{};  // the event's hash, its first 8 bytes
+};
 
 class HistoryView final : public View {
  public:
@@ -23,24 +39,29 @@ class HistoryView final : public View {
   std::vector<Cf> column_families() const override { return {Cf::kHistory}; }
   void Apply(const Change& change, rocksdb::WriteBatch* batch) override;
   void Flush(rocksdb::WriteBatch* batch) override;
-  // Over (incident id, sequence) -> event, so independent of the records.
+  // Over (incident id, sequence) -> entry, so independent of the records.
   Result<std::string> Digest(const ViewStore& store) const override;
 
   static std::string Key(std::string_view incident_id, uint64_t sequence);
-  // An incident's events in sequence order from the store.
-  static Result<std::vector<std::string>> Read(const ViewStore& store,
-                                               std::string_view incident_id);
+  // An incident's entries in sequence order from the store (empty when the
+  // view has none of its events). kCorruption for a malformed record.
+  static Result<std::vector<HistoryEntry>> Read(const ViewStore& store,
+                                                std::string_view incident_id);
 
  private:
-  // A record being gathered: slices of the events' bytes (which outlive the
-  // batch's Flush) and of their length prefixes, copied once, into the batch.
   struct Pending {
     uint64_t first_sequence = 0;
-    std::vector<rocksdb::Slice> parts;
+    std::string entries;
   };
   ViewStore* store_;
   StringMap<Pending> pending_;
-  std::deque<std::array<char, 4>> lengths_;  // stable addresses for `parts`
 };
+
+// An incident's events as the history view records them, read from `log` at
+// their positions: empty when the view has none of its events. kCorruption
+// when the log holds another event at a recorded position than the one
+// projected (an altered or resealed event), or none (events deleted).
+Result<std::vector<LogRecord>> ReadHistory(EventLog& log, const ViewStore& store,
+                                           std::string_view incident_id);
 
 }  // namespace blotter::projections

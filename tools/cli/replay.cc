@@ -24,8 +24,9 @@ struct ReplayOptions {
   std::string views_dir;
 };
 
-// With --kafka, one incident's history comes from the history view when one
-// has been built (a prefix scan instead of a scan of the partition).
+// With --kafka, one incident's events are read where the history view
+// recorded them when one has been built (a prefix scan and a fetch of each
+// instead of a scan of the partition).
 class HistoryFromViews final : public EventLog {
  public:
   HistoryFromViews(std::unique_ptr<EventLog> log, std::unique_ptr<projections::ViewStore> store)
@@ -37,12 +38,13 @@ class HistoryFromViews final : public EventLog {
   Result<std::vector<int64_t>> EndOffsets() override { return log_->EndOffsets(); }
   Result<IncidentHead> Head(std::string_view id) override { return log_->Head(id); }
   Result<std::vector<LogRecord>> ReadIncident(std::string_view id) override {
-    BLOTTER_ASSIGN_OR_RETURN(std::vector<std::string> events,
-                             projections::HistoryView::Read(*store_, id));
+    BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> events,
+                             projections::ReadHistory(*log_, *store_, id));
     if (events.empty()) return log_->ReadIncident(id);  // not projected (yet)
-    std::vector<LogRecord> out;
-    for (auto& bytes : events) out.push_back(LogRecord{{PartitionOf(id), -1}, std::move(bytes)});
-    return out;
+    return events;
+  }
+  Result<std::vector<LogRecord>> ReadAt(std::span<const Position> positions) override {
+    return log_->ReadAt(positions);
   }
   Result<std::unique_ptr<LogReader>> NewReader(const ReaderOptions& options) override {
     return log_->NewReader(options);
