@@ -272,7 +272,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
       continue;
     }
     Apply(*state, e, ApplyMode::kNoCommands);
-    const Change change{e, r.bytes, r.position, *state};
+    const Change change{e, r.bytes, r.position, *state, record_touched_[i]};
     for (auto& v : views_) v->Apply(change, &batch);
     ++stats->applied;
   }

@@ -20,6 +20,9 @@ struct Change {
   std::string_view bytes;  // the event's encoded form
   Position position;
   const IncidentState& after;
+  // The incident's number in this batch: dense from 0, the same for each of
+  // its events, until the batch's Flush (for views that gather by incident).
+  uint32_t incident_slot;
 };
 
 class View {

@@ -45,22 +45,27 @@ std::string HistoryView::Key(std::string_view id, uint64_t sequence) {
 }
 
 void HistoryView::Apply(const Change& c, rocksdb::WriteBatch*) {
-  auto it = pending_.find(c.after.incident_id);
-  if (it == pending_.end()) {
-    it = pending_.emplace(c.after.incident_id, Pending{c.event.sequence(), {}}).first;
+  if (c.incident_slot >= by_slot_.size()) by_slot_.resize(c.incident_slot + 1);
+  Pending& p = by_slot_[c.incident_slot];
+  if (p.id.empty()) {
+    p.id = c.after.incident_id;
+    p.first_sequence = c.event.sequence();
+    used_.push_back(c.incident_slot);
   }
-  std::string& e = it->second.entries;
-  PutBE(&e, static_cast<uint32_t>(c.position.partition), 4);
-  PutBE(&e, static_cast<uint64_t>(c.position.offset), 8);
-  e.append(reinterpret_cast<const char*>(c.event.hash()->data()), 8);
+  PutBE(&p.entries, static_cast<uint32_t>(c.position.partition), 4);
+  PutBE(&p.entries, static_cast<uint64_t>(c.position.offset), 8);
+  p.entries.append(reinterpret_cast<const char*>(c.event.hash()->data()), 8);
 }
 
 void HistoryView::Flush(rocksdb::WriteBatch* batch) {
-  for (const auto& [id, p] : pending_) {
-    batch->Put(store_->cf(Cf::kHistory), Key(id, p.first_sequence), p.entries)
+  for (uint32_t slot : used_) {
+    Pending& p = by_slot_[slot];
+    batch->Put(store_->cf(Cf::kHistory), Key(p.id, p.first_sequence), p.entries)
         .PermitUncheckedError();
+    p.id = {};
+    p.entries.clear();  // keeps its buffer for the next batch
   }
-  pending_.clear();
+  used_.clear();
 }
 
 Result<std::string> HistoryView::Digest(const ViewStore& store) const {

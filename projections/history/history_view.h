@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "events/event_log.h"
-#include "events/string_map.h"
 #include "projections/view.h"
 
 namespace blotter::projections {
@@ -50,11 +49,13 @@ class HistoryView final : public View {
 
  private:
   struct Pending {
+    std::string_view id;  // into the runner's state, valid until Flush
     uint64_t first_sequence = 0;
     std::string entries;
   };
   ViewStore* store_;
-  StringMap<Pending> pending_;
+  std::vector<Pending> by_slot_;  // by Change::incident_slot
+  std::vector<uint32_t> used_;    // the slots filled, in order
 };
 
 // An incident's events as the history view records them, read from `log` at
