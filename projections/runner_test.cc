@@ -228,6 +228,52 @@ TEST(RunnerTest, ViewsMatchTheLog) {
   EXPECT_EQ(incidents, 300);
 }
 
+// Through history, a view that lags the log still gives each incident's
+// whole history: what it recorded, then the log past its checkpoint. A store
+// without history gives nothing (read the log instead).
+TEST(HistoryViewTest, AViewBehindTheLogStillGivesTheWholeHistory) {
+  ScratchDir dir;
+  auto log = EmbeddedLog::Open(dir.Sub("log")).value();
+  Generate(log.get(), 60, 2);
+  for (const std::vector<std::string>& views :
+       std::vector<std::vector<std::string>>{{"incidents", "history"}, {"incidents"}}) {
+    const std::string path = dir.Sub(fmt::format("views-{}", views.size()));
+    auto store = ViewStore::Open(path).value();
+    RunnerOptions o;
+    o.until_caught_up = true;
+    o.batch_events = 7;  // batches that end inside incidents
+    std::atomic<bool> stop = false;
+    o.on_batch = [&](uint64_t applied, uint64_t) { stop = applied >= 120; };
+    Runner runner(log.get(), store.get(), MakeViews(store.get(), views).value(), o);
+    ASSERT_TRUE(runner.Run(&stop).ok());
+    const int64_t checkpoint = store->Checkpoints().value().at(0);
+    ASSERT_GT(checkpoint, 0);
+    ASSERT_LT(checkpoint, log->EndOffsets().value()[0]);
+    int split = 0;  // incidents with events on both sides of the checkpoint
+    for (int i = 0; i < 60; ++i) {
+      const std::string id = fmt::format(
+          "{}-{:06}",
+          std::vector<std::string>{"411681", "411625", "341221", "410102", "411302"}[i % 5], i);
+      auto got = ReadIncidentThroughHistory(*log, *store, id);
+      ASSERT_TRUE(got.ok()) << id << ": " << got.status().ToString();
+      if (views.size() == 1) {
+        EXPECT_FALSE(got->has_value()) << id;
+        continue;
+      }
+      ASSERT_TRUE(got->has_value()) << id;
+      const auto want = log->ReadIncident(id).value();
+      ASSERT_EQ((*got)->size(), want.size()) << id;
+      for (size_t k = 0; k < want.size(); ++k) {
+        EXPECT_EQ((**got)[k].position, want[k].position) << id << " " << k;
+        EXPECT_EQ((**got)[k].bytes, want[k].bytes) << id << " " << k;
+      }
+      split +=
+          want.front().position.offset < checkpoint && want.back().position.offset >= checkpoint;
+    }
+    if (views.size() == 2) EXPECT_GT(split, 0);
+  }
+}
+
 // ReadHistory hands out only the events the view projected: the log's event
 // at a recorded position must be that incident's, with that sequence and the
 // hash the view witnessed.

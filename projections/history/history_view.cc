@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace blotter::projections {
@@ -131,6 +132,45 @@ Result<std::vector<LogRecord>> ReadHistory(EventLog& log, const ViewStore& store
     }
   }
   return records;
+}
+
+Result<std::optional<std::vector<LogRecord>>> ReadIncidentThroughHistory(EventLog& log,
+                                                                         const ViewStore& store,
+                                                                         std::string_view id) {
+  // A store whose recorded views leave history out has none (one with none
+  // recorded predates the list and holds all four).
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<std::string> views, store.Views());
+  if (!views.empty() && std::find(views.begin(), views.end(), "history") == views.end()) {
+    return std::optional<std::vector<LogRecord>>();
+  }
+  const int32_t p = log.PartitionOf(id);
+  BLOTTER_ASSIGN_OR_RETURN(auto checkpoints, store.Checkpoints());
+  const auto cp = checkpoints.find(p);
+  if (cp == checkpoints.end()) return std::optional<std::vector<LogRecord>>();
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> out, ReadHistory(log, store, id));
+  BLOTTER_ASSIGN_OR_RETURN(std::vector<int64_t> ends, log.EndOffsets());
+  if (cp->second < ends.at(p)) {
+    uint64_t last = 0;
+    if (!out.empty()) last = (*DecodeEvent(out.back().bytes))->sequence();  // checked
+    ReaderOptions ro;
+    ro.start = {Position{p, cp->second}};
+    ro.stop_at = std::vector<int64_t>{ends[p]};
+    BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log.NewReader(ro));
+    while (true) {
+      auto batch = reader->Poll(4096, std::chrono::seconds(30));
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kEndOfStream) break;
+        return batch.status();
+      }
+      for (LogRecord& r : *batch) {
+        auto e = DecodeEvent(r.bytes);
+        if (e.ok() && (*e)->incident_id()->string_view() == id && (*e)->sequence() > last) {
+          out.push_back(std::move(r));
+        }
+      }
+    }
+  }
+  return std::optional<std::vector<LogRecord>>(std::move(out));
 }
 
 }  // namespace blotter::projections

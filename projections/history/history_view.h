@@ -17,6 +17,7 @@
 // incident and batch instead of one per event.
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,5 +65,15 @@ class HistoryView final : public View {
 // projected (an altered or resealed event), or none (events deleted).
 Result<std::vector<LogRecord>> ReadHistory(EventLog& log, const ViewStore& store,
                                            std::string_view incident_id);
+
+// All of an incident's events, through the view: those it recorded
+// (ReadHistory) and those the log holds past the view's checkpoint for the
+// incident's partition, read from there to the log's end, so a view that lags
+// the log still gives the whole history. nullopt when the store has no
+// checkpoint for that partition (another instance of a consumer group owns
+// it, or nothing was projected) or holds no history view: read the log
+// instead.
+Result<std::optional<std::vector<LogRecord>>> ReadIncidentThroughHistory(
+    EventLog& log, const ViewStore& store, std::string_view incident_id);
 
 }  // namespace blotter::projections

@@ -26,7 +26,8 @@ struct ReplayOptions {
 
 // With --kafka, one incident's events are read where the history view
 // recorded them when one has been built (a prefix scan and a fetch of each
-// instead of a scan of the partition).
+// instead of a scan of the partition), and past the view's checkpoint from
+// the log itself.
 class HistoryFromViews final : public EventLog {
  public:
   HistoryFromViews(std::unique_ptr<EventLog> log, std::unique_ptr<projections::ViewStore> store)
@@ -38,10 +39,10 @@ class HistoryFromViews final : public EventLog {
   Result<std::vector<int64_t>> EndOffsets() override { return log_->EndOffsets(); }
   Result<IncidentHead> Head(std::string_view id) override { return log_->Head(id); }
   Result<std::vector<LogRecord>> ReadIncident(std::string_view id) override {
-    BLOTTER_ASSIGN_OR_RETURN(std::vector<LogRecord> events,
-                             projections::ReadHistory(*log_, *store_, id));
-    if (events.empty()) return log_->ReadIncident(id);  // not projected (yet)
-    return events;
+    BLOTTER_ASSIGN_OR_RETURN(auto events,
+                             projections::ReadIncidentThroughHistory(*log_, *store_, id));
+    if (!events) return log_->ReadIncident(id);  // its partition not projected here
+    return std::move(*events);
   }
   Result<std::vector<LogRecord>> ReadAt(std::span<const Position> positions) override {
     return log_->ReadAt(positions);
