@@ -381,7 +381,7 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
     std::vector<LogRecord> out;
     const auto deadline = Clock::now() + timeout;
     if (max_records == 0) max_records = 1;
-    const bool was_full = QueueLength() >= wake_at_length_;
+    const bool was_full = NearlyFull();
     while (out.size() < max_records) {
       if (AllStopped()) {
         if (out.empty()) return Status::EndOfStream();
@@ -401,6 +401,8 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
           if (stop_ && m->offset() >= (*stop_)[i]) break;
           out.push_back(LogRecord{{m->partition(), m->offset()},
                                   std::string(static_cast<const char*>(m->payload()), m->len())});
+          bytes_read_ += m->len();
+          ++records_read_;
           break;
         }
         case RdKafka::ERR__PARTITION_EOF: {
@@ -424,16 +426,22 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
   KafkaReader() = default;
 
   // librdkafka before 2.1 (Debian 12 has 2.0.2) stops fetching a partition
-  // while the consumer's queue holds queued.min.messages, and then waits up
-  // to a second before it looks again: nothing the application does wakes it
-  // sooner (librdkafka issue #2879; fetch.queue.backoff.ms in 2.1). A reader
-  // whose caller pauses between polls (the projection runner, while it
-  // applies a batch) starved for most of each such second: a 10M-event
-  // rebuild took 36 s instead of 16. So once a poll has drained a queue that
-  // was near that mark, the reader wakes the fetchers with a request of its
-  // own to each broker it reads from (a watermark query), after which they
-  // look at the queue again.
-  size_t QueueLength() const { return queue_ ? rd_kafka_queue_length(queue_.get()) : 0; }
+  // while the consumer's queue holds queued.min.messages records or
+  // queued.max.messages.kbytes, and then waits up to a second before it
+  // looks again: nothing the application does wakes it sooner (librdkafka
+  // issue #2879; fetch.queue.backoff.ms in 2.1). A reader whose caller pauses
+  // between polls (the projection runner, while it applies a batch) starved
+  // for most of each such second: a 10M-event rebuild took 36 s instead of
+  // 16. So once a poll has drained a queue that was near either mark, the
+  // reader wakes the fetchers with a request of its own to each broker it
+  // reads from (a watermark query), after which they look at the queue again.
+  bool NearlyFull() const {
+    if (!queue_) return false;
+    const size_t n = rd_kafka_queue_length(queue_.get());
+    // The queue's bytes are not published: estimated from the records read.
+    const size_t bytes = records_read_ ? n * (bytes_read_ / records_read_) : 0;
+    return n >= max_queued_records_ / 2 || bytes >= max_queued_bytes_ / 2;
+  }
   void WakeFetcher() {
     for (int32_t p : one_per_leader_) {
       int64_t low = 0, high = 0;
@@ -443,11 +451,12 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
   // Reads how full the queue may get from `conf`, and the partition leaders.
   void PrepareWaking(RdKafka::Conf* conf, const std::vector<Position>& read) {
     std::string v;
-    size_t min_messages = 100000;
     if (conf->get("queued.min.messages", v) == RdKafka::Conf::CONF_OK) {
-      min_messages = std::strtoull(v.c_str(), nullptr, 10);
+      max_queued_records_ = std::max<size_t>(2, std::strtoull(v.c_str(), nullptr, 10));
     }
-    wake_at_length_ = std::max<size_t>(1, min_messages / 2);
+    if (conf->get("queued.max.messages.kbytes", v) == RdKafka::Conf::CONF_OK) {
+      max_queued_bytes_ = std::max<size_t>(2, std::strtoull(v.c_str(), nullptr, 10) * 1024);
+    }
     queue_.reset(rd_kafka_queue_get_consumer(consumer_->c_ptr()));
     RdKafka::Metadata* raw = nullptr;
     std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(consumer_.get(), topic_, nullptr, v));
@@ -479,7 +488,9 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue_;  // the consumer's
   std::string topic_;
-  size_t wake_at_length_ = SIZE_MAX;
+  size_t max_queued_records_ = 100000;  // librdkafka's defaults
+  size_t max_queued_bytes_ = 65536 * 1024;
+  uint64_t records_read_ = 0, bytes_read_ = 0;
   std::vector<int32_t> one_per_leader_;
   std::vector<Position> pos_;
   std::vector<int> slot_;  // partition -> index in pos_
