@@ -188,8 +188,8 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
     if (bulk) {
       // A catch-up's level-0 files are merged again soon (incidents,
       // history) or at its end (the rest): compressing them is work thrown
-      // away. 10M
-      // rebuild: 14.8-15.0 s, 24.5 CPU-s instead of 15.3-15.5 s, 25.6-25.9.
+      // away. 10M rebuild: 14.8-15.0 s, 24.5 CPU-s instead of 15.3-15.5 s,
+      // 25.6-25.9.
       o.compression_per_level.assign(o.num_levels, o.compression);
       o.compression_per_level[0] = rocksdb::kNoCompression;
     }
