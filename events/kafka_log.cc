@@ -459,7 +459,9 @@ class KafkaReader final : public LogReader, public RdKafka::RebalanceCb {
     }
     queue_.reset(rd_kafka_queue_get_consumer(consumer_->c_ptr()));
     RdKafka::Metadata* raw = nullptr;
-    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(consumer_.get(), topic_, nullptr, v));
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> t(
+        RdKafka::Topic::create(consumer_.get(), topic_, nullptr, err));
     if (!t || consumer_->metadata(false, t.get(), &raw, 5000) != RdKafka::ERR_NO_ERROR) {
       for (const Position& p : read) one_per_leader_.push_back(p.partition);  // wake them all
       return;

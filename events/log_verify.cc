@@ -26,18 +26,21 @@ Status ForEachRecord(EventLog& log, const std::string& incident,
       ro.stop_at = std::vector<int64_t>{ends[p]};
     }
   }
-  for (const ReaderOptions& ro : passes) {
-    BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log.NewReader(ro));
-    while (true) {
-      auto batch = reader->Poll(4096, std::chrono::seconds(30));
-      if (!batch.ok()) {
-        if (batch.status().code() == StatusCode::kEndOfStream) break;
-        return batch.status();
-      }
-      for (auto& r : *batch) BLOTTER_RETURN_IF_ERROR(fn(r));
-    }
-  }
+  for (const ReaderOptions& ro : passes) BLOTTER_RETURN_IF_ERROR(ForEachRecordIn(log, ro, fn));
   return Status::Ok();
+}
+
+Status ForEachRecordIn(EventLog& log, const ReaderOptions& options,
+                       const std::function<Status(LogRecord&)>& fn) {
+  BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log.NewReader(options));
+  while (true) {
+    auto batch = reader->Poll(4096, std::chrono::seconds(30));
+    if (!batch.ok()) {
+      if (batch.status().code() == StatusCode::kEndOfStream) return Status::Ok();
+      return batch.status();
+    }
+    for (auto& r : *batch) BLOTTER_RETURN_IF_ERROR(fn(r));
+  }
 }
 
 Result<VerifySummary> VerifyLog(EventLog& log, const std::string& incident) {

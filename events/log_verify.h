@@ -18,6 +18,12 @@ namespace blotter {
 Status ForEachRecord(EventLog& log, const std::string& incident,
                      const std::function<Status(LogRecord&)>& fn);
 
+// Calls `fn` for each record a reader opened with `options` returns, until
+// it reaches its stop offsets (`options.stop_at` must be set). Stops at the
+// first error `fn` returns.
+Status ForEachRecordIn(EventLog& log, const ReaderOptions& options,
+                       const std::function<Status(LogRecord&)>& fn);
+
 struct VerifySummary {
   uint64_t events = 0;
   size_t incidents = 0;

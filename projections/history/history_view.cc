@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "events/log_verify.h"
+
 namespace blotter::projections {
 namespace {
 
@@ -155,20 +157,13 @@ Result<std::optional<std::vector<LogRecord>>> ReadIncidentThroughHistory(EventLo
     ReaderOptions ro;
     ro.start = {Position{p, cp->second}};
     ro.stop_at = std::vector<int64_t>{ends[p]};
-    BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, log.NewReader(ro));
-    while (true) {
-      auto batch = reader->Poll(4096, std::chrono::seconds(30));
-      if (!batch.ok()) {
-        if (batch.status().code() == StatusCode::kEndOfStream) break;
-        return batch.status();
+    BLOTTER_RETURN_IF_ERROR(ForEachRecordIn(log, ro, [&](LogRecord& r) {
+      auto e = DecodeEvent(r.bytes);
+      if (e.ok() && (*e)->incident_id()->string_view() == id && (*e)->sequence() > last) {
+        out.push_back(std::move(r));
       }
-      for (LogRecord& r : *batch) {
-        auto e = DecodeEvent(r.bytes);
-        if (e.ok() && (*e)->incident_id()->string_view() == id && (*e)->sequence() > last) {
-          out.push_back(std::move(r));
-        }
-      }
-    }
+      return Status::Ok();
+    }));
   }
   return std::optional<std::vector<LogRecord>>(std::move(out));
 }
