@@ -701,7 +701,8 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
       // each move took the whole level above. A year at scale 1.0: 170.3M
       // entries compacted in 79.1 CPU-s, then 95.6M in 43.6.)
       o.compression = rocksdb::kLZ4Compression;
-      o.sst_partitioner_factory = rocksdb::NewSstPartitionerFixedPrefixFactory(9);
+      o.sst_partitioner_factory =
+          rocksdb::NewSstPartitionerFixedPrefixFactory(kIncidentKeyDayPrefix);
       o.target_file_size_base = 8 << 20;
     }
     cfs.emplace_back(kCfNames[i], o);

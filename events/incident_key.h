@@ -25,6 +25,10 @@ std::string IncidentKey(std::string_view incident_id);
 // The same, appended to `out`.
 void AppendIncidentKey(std::string_view incident_id, std::string* out);
 
+// How many of a key's first bytes name its day ('\x01' and YYYYMMDD), for
+// stores that cut their files at each day.
+inline constexpr size_t kIncidentKeyDayPrefix = 9;
+
 // The id back from IncidentKey(id); empty if `key` is not one.
 std::string IncidentIdOf(std::string_view key);
 

@@ -553,18 +553,17 @@ long PeakRssKb() {
 }
 
 // The measured parts of bench project, each in its own process: read (and
-// decode) the log, rebuild the views a new store gets from this log
-// (project), or all four (project-all); prints "<events> <seconds> <peak KiB>".
-int RunMeasure(const LogOptions& lo, const std::string& what, const std::string& views) {
+// decode) the log, or rebuild `view_names` from it (project; empty: the views
+// a new store gets from this log); prints "<events> <seconds> <peak KiB>".
+int RunMeasure(const LogOptions& lo, const std::string& what, const std::string& views,
+               const std::vector<std::string>& view_names) {
   const auto start = std::chrono::steady_clock::now();
   auto count = [&]() -> Result<uint64_t> {
     BLOTTER_ASSIGN_OR_RETURN(auto log, OpenLog(lo, /*create=*/false));
-    if (what == "project" || what == "project-all") {
+    if (what == "project") {
       BLOTTER_ASSIGN_OR_RETURN(
           auto store, projections::ViewStore::Open(views, projections::ViewStore::Access::kBulk));
-      BLOTTER_ASSIGN_OR_RETURN(
-          auto names,
-          projections::ChooseViews(*store, what == "project" ? log.get() : nullptr, {}));
+      BLOTTER_ASSIGN_OR_RETURN(auto names, projections::ChooseViews(*store, log.get(), view_names));
       BLOTTER_ASSIGN_OR_RETURN(auto v, projections::MakeViews(store.get(), names));
       projections::RunnerOptions ro;
       ro.until_caught_up = true;
@@ -597,8 +596,19 @@ int RunMeasure(const LogOptions& lo, const std::string& what, const std::string&
 struct ProjectBenchOptions {
   LogOptions log;
   std::vector<uint64_t> events = {1'000'000};
+  // Rounds of (ceiling, each view set), one after the other, so that what
+  // the shared machine does to one round is done to both sides of its ratios.
+  int rounds = 3;
   std::string dir;
 };
+
+// The median of `v` (the mean of the middle two for an even count).
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
 
 int RunProjectBench(const ProjectBenchOptions& o) {
   std::string dir = o.dir;
@@ -610,20 +620,25 @@ int RunProjectBench(const ProjectBenchOptions& o) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   const bool kafka = !o.log.kafka.empty();
-  // On the embedded log a new store leaves history out (ChooseViews): the
-  // log reads an incident by its own index. All four are measured beside it.
+  // Each size is rebuilt into the three views of issue 4 (incidents, history,
+  // stats), and into the views a new store gets from this log: all four from
+  // Kafka; on the embedded log, which reads an incident by its own index,
+  // history is left out (ChooseViews), and all four are measured beside it.
+  std::vector<std::string> view_sets = {"incidents,history,stats"};
+  if (kafka) {
+    view_sets.push_back("incidents,history,stats,links");
+  } else {
+    view_sets.push_back("incidents,stats,links");
+    view_sets.push_back("incidents,history,stats,links");
+  }
   PrintLine(fmt::format(
-      "bench project: rebuild of the views a new store gets from the {} log ({}), beside "
-      "reading and decoding the same log (ceiling){}; peak memory of each, measured in its own "
-      "process",
-      kafka ? "Kafka" : "embedded",
-      kafka ? "incidents, history, stats, links" : "incidents, stats, links",
-      kafka ? "" : " and beside a rebuild of all four views, history included"));
-  std::string head =
-      fmt::format("  {:>10}  {:>12} {:>8}  {:>12} {:>8} {:>10}", "events", "ceiling ev/s",
-                  "peak MiB", "project ev/s", "peak MiB", "vs ceiling");
-  if (!kafka) head += fmt::format("  {:>12} {:>8} {:>10}", "all 4 ev/s", "peak MiB", "vs ceiling");
-  PrintLine(head);
+      "bench project: rebuild of views from the {} log beside reading and decoding the same log "
+      "(ceiling), in {} rounds of one process per measure; medians, peak memory the largest, and "
+      "the range of the rounds' ratios; a new store's views: {}",
+      kafka ? "Kafka" : "embedded", o.rounds, view_sets[1]));
+  PrintLine(fmt::format("  {:>10}  {:>12} {:>8}  {:<30} {:>12} {:>8} {:>10} {:>9}", "events",
+                        "ceiling ev/s", "peak MiB", "views", "project ev/s", "peak MiB",
+                        "vs ceiling", "range"));
   for (uint64_t n : o.events) {
     LogOptions lo = o.log;
     lo.data_dir = (fs::path(dir) / fmt::format("log-{}", n)).string();
@@ -657,29 +672,45 @@ int RunProjectBench(const ProjectBenchOptions& o) {
       log_args.push_back("--kafka-config");
       log_args.push_back(lo.kafka_config);
     }
-    auto args = [&](const char* what, const std::string& views) {
+    const std::string views = (fs::path(dir) / fmt::format("views-{}", n)).string();
+    auto args = [&](const char* what, const std::string& names) {
       std::vector<std::string> a = {"bench", "measure", what, "--views-dir", views};
+      if (!names.empty()) a.insert(a.end(), {"--views", names});
       a.insert(a.end(), log_args.begin(), log_args.end());
       return a;
     };
-    const std::string views = (fs::path(dir) / fmt::format("views-{}", n)).string();
-    auto ceiling = InChild(args("read", views));
-    if (!ceiling.ok()) return Fail("bench", ceiling.status().WithContext("ceiling"));
-    fs::remove_all(views, ec);  // a run before may have left its own
-    auto project = InChild(args("project", views));
-    if (!project.ok()) return Fail("bench", project.status().WithContext("projection"));
-    std::string line =
-        fmt::format("  {:>10}  {:>12.0f} {:>8.0f}  {:>12.0f} {:>8.0f} {:>9.0f}%", n,
-                    ceiling->rate(), ceiling->peak_rss_kb / 1024.0, project->rate(),
-                    project->peak_rss_kb / 1024.0, 100.0 * project->rate() / ceiling->rate());
-    if (!kafka) {
-      fs::remove_all(views, ec);
-      auto all = InChild(args("project-all", views));
-      if (!all.ok()) return Fail("bench", all.status().WithContext("projection of all views"));
-      line += fmt::format("  {:>12.0f} {:>8.0f} {:>9.0f}%", all->rate(), all->peak_rss_kb / 1024.0,
-                          100.0 * all->rate() / ceiling->rate());
+    std::vector<double> ceiling_rates;
+    long ceiling_peak = 0;
+    struct Side {
+      std::vector<double> rates, ratios;
+      long peak = 0;
+    };
+    std::vector<Side> sides(view_sets.size());
+    for (int round = 0; round < o.rounds; ++round) {
+      auto ceiling = InChild(args("read", ""));
+      if (!ceiling.ok()) return Fail("bench", ceiling.status().WithContext("ceiling"));
+      ceiling_rates.push_back(ceiling->rate());
+      ceiling_peak = std::max(ceiling_peak, ceiling->peak_rss_kb);
+      for (size_t i = 0; i < view_sets.size(); ++i) {
+        fs::remove_all(views, ec);  // the last set's, or a run before's
+        auto project = InChild(args("project", view_sets[i]));
+        if (!project.ok()) {
+          return Fail("bench",
+                      project.status().WithContext(fmt::format("projection of {}", view_sets[i])));
+        }
+        sides[i].rates.push_back(project->rate());
+        sides[i].ratios.push_back(project->rate() / ceiling->rate());
+        sides[i].peak = std::max(sides[i].peak, project->peak_rss_kb);
+      }
     }
-    PrintLine(line);
+    for (size_t i = 0; i < view_sets.size(); ++i) {
+      const auto [lo, hi] = std::minmax_element(sides[i].ratios.begin(), sides[i].ratios.end());
+      PrintLine(fmt::format(
+          "  {:>10}  {:>12.0f} {:>8.0f}  {:<30} {:>12.0f} {:>8.0f} {:>9.0f}% {:>4.0f}-{:.0f}%", n,
+          Median(ceiling_rates), ceiling_peak / 1024.0, view_sets[i], Median(sides[i].rates),
+          sides[i].peak / 1024.0, 100.0 * Median(sides[i].ratios), 100.0 * *lo, 100.0 * *hi));
+    }
+    fs::remove_all(views, ec);
   }
   if (o.dir.empty()) fs::remove_all(dir, ec);
   return 0;
@@ -1042,6 +1073,12 @@ Subcommand AddBench(CLI::App& root) {
   project->add_option("--events", po->events, "log sizes, one case each (e.g. 1000000,10000000)")
       ->capture_default_str()
       ->delimiter(',');
+  project
+      ->add_option("--rounds", po->rounds,
+                   "rounds of measures per size; each row gives medians and the range of the "
+                   "rounds' ratios")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 20));
   project->add_option("--dir", po->dir, "scratch directory (default: a new one in /tmp, removed)");
   auto so = std::make_shared<SimulateBenchOptions>();
   CLI::App* simulate = c.app->add_subcommand(
@@ -1078,17 +1115,17 @@ Subcommand AddBench(CLI::App& root) {
   CLI::App* measure = c.app->add_subcommand("measure", "");
   measure->group("");  // hidden
   AddLogOptions(measure, mo.get(), "bench");
-  measure->add_option("what", *what)
-      ->check(CLI::IsMember({"read", "project", "project-all"}))
-      ->required();
+  measure->add_option("what", *what)->check(CLI::IsMember({"read", "project"}))->required();
   measure->add_option("--views-dir", *views);
-  c.run = [o, po, so, lo, mo, what, views, append, project, simulate, link, measure] {
+  auto view_names = std::make_shared<std::vector<std::string>>();
+  measure->add_option("--views", *view_names)->delimiter(',');
+  c.run = [o, po, so, lo, mo, what, views, view_names, append, project, simulate, link, measure] {
     if (!measure->parsed()) PrintLine(fmt::format("bench: allocator {}", AllocatorName()));
     if (append->parsed()) return RunAppend(*o);
     if (project->parsed()) return RunProjectBench(*po);
     if (simulate->parsed()) return RunSimulateBench(*so);
     if (link->parsed()) return RunLinkBench(*lo);
-    if (measure->parsed()) return RunMeasure(*mo, *what, *views);
+    if (measure->parsed()) return RunMeasure(*mo, *what, *views, *view_names);
     return Fail("bench", "name a benchmark: append, project, simulate, link");
   };
   return c;
