@@ -42,7 +42,13 @@ constexpr char kBulkLoadKey[] = "bulk-load-unfinished";
 // head's hash is read from its event, and checked against them). Format 2's
 // values begin the same way, so a log of format 2 is only marked 3 on open:
 // older blotters then refuse it.
-constexpr char kFormatVersion[] = "3";
+// 4: an index value holds the entries of a run of an incident's events (those
+// one write of the index took, sequence after sequence), under the first
+// one's key: about a third as many records to insert, sort and compact as one
+// per event. A value of one entry is format 3's, so logs of formats 2 and 3
+// are only marked 4 on open.
+constexpr char kFormatVersion[] = "4";
+constexpr char kFormatVersionPerEventIndex[] = "3";
 constexpr char kFormatVersionHashedIndex[] = "2";
 constexpr char kFormatVersionIdIndex[] = "1";
 constexpr int32_t kDefaultPartitions = 8;
@@ -50,7 +56,7 @@ constexpr int32_t kDefaultPartitions = 8;
 enum Cf { kDefaultCf = 0, kLogCf, kIncidentsCf, kCfCount };
 constexpr const char* kCfNames[] = {"default", "log", "incidents"};
 constexpr size_t kWitnessSize = 8;
-constexpr size_t kIndexValueSize = 4 + 8 + kWitnessSize;
+constexpr size_t kIndexEntrySize = 4 + 8 + kWitnessSize;
 constexpr size_t kIndexValueSizeFormat2 = 4 + 8 + kHashSize;
 
 void PutBE(std::string* out, uint64_t v, int bytes) {
@@ -90,10 +96,12 @@ std::string IndexKey(std::string_view id, uint64_t sequence) {
   return k;
 }
 
-// Index values are [partition u32 BE][offset u64 BE][the event's hash, its
-// first 8 bytes] (format 2: all 32). The hash bytes witness the event: one
-// altered and sealed again in the log alone no longer matches its index.
-void EncodeIndexValue(Position p, const char* hash, char (&out)[kIndexValueSize]) {
+// An index value is one or more entries, for the events from its key's
+// sequence on, each [partition u32 BE][offset u64 BE][the event's hash, its
+// first 8 bytes] (format 2: one entry with all 32). The hash bytes witness the
+// event: one altered and sealed again in the log alone no longer matches its
+// index.
+void EncodeIndexEntry(Position p, const char* hash, char (&out)[kIndexEntrySize]) {
   for (int i = 0; i < 4; ++i) {
     out[i] = static_cast<char>(static_cast<uint32_t>(p.partition) >> (24 - 8 * i));
   }
@@ -103,14 +111,23 @@ void EncodeIndexValue(Position p, const char* hash, char (&out)[kIndexValueSize]
   std::copy_n(hash, kWitnessSize, out + 12);
 }
 
-std::string_view IndexWitness(std::string_view v) { return v.substr(12, kWitnessSize); }
-
-bool IsIndexValue(std::string_view v) {
-  return v.size() == kIndexValueSize || v.size() == kIndexValueSizeFormat2;
+// How many entries an index value holds; 0 if it is not one.
+size_t IndexEntries(std::string_view v) {
+  if (v.size() == kIndexValueSizeFormat2) return 1;
+  return v.size() % kIndexEntrySize == 0 ? v.size() / kIndexEntrySize : 0;
 }
 
-Position IndexPosition(std::string_view v) {
-  return Position{static_cast<int32_t>(GetBE(v, 0, 4)), static_cast<int64_t>(GetBE(v, 4, 8))};
+// Entry i of an index value that holds more than i.
+std::string_view IndexValueEntry(std::string_view v, size_t i) {
+  if (v.size() == kIndexValueSizeFormat2) return v;
+  return v.substr(i * kIndexEntrySize, kIndexEntrySize);
+}
+
+// Of one entry.
+std::string_view IndexWitness(std::string_view entry) { return entry.substr(12, kWitnessSize); }
+Position IndexPosition(std::string_view entry) {
+  return Position{static_cast<int32_t>(GetBE(entry, 0, 4)),
+                  static_cast<int64_t>(GetBE(entry, 4, 8))};
 }
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -255,16 +272,26 @@ struct EmbeddedLog::Impl {
       through = std::max(through, e.position.offset + 1);
     }
     auto key_of = [](const Keyed& k) { return std::string_view(keys).substr(k.at, k.size); };
+    // Without its sequence's 8 bytes.
+    auto incident_of = [&](const Keyed& k) { return key_of(k).substr(0, k.size - 8); };
     std::sort(keyed.begin(), keyed.end(),
               [&](const Keyed& a, const Keyed& b) { return key_of(a) < key_of(b); });
-    rocksdb::WriteBatch b(keys.size() + entries.size() * (kIndexValueSize + 16) + 64);
-    for (const Keyed& k : keyed) {
-      const IndexEntry& e = *k.entry;
-      char value[kIndexValueSize];
-      EncodeIndexValue(e.position, e.witness.data(), value);
-      const std::string_view key = key_of(k);
-      b.Put(cf[kIncidentsCf], rocksdb::Slice(key.data(), key.size()),
-            rocksdb::Slice(value, kIndexValueSize));
+    rocksdb::WriteBatch b(keys.size() + entries.size() * kIndexEntrySize + 64);
+    thread_local std::string value;
+    // Each run of an incident's events, sequence after sequence: one record
+    // under the first one's key.
+    for (size_t i = 0, j; i < keyed.size(); i = j) {
+      value.clear();
+      uint64_t sequence = keyed[i].entry->sequence;
+      for (j = i; j < keyed.size() && keyed[j].entry->sequence == sequence &&
+                  incident_of(keyed[j]) == incident_of(keyed[i]);
+           ++j, ++sequence) {
+        char entry[kIndexEntrySize];
+        EncodeIndexEntry(keyed[j].entry->position, keyed[j].entry->witness.data(), entry);
+        value.append(entry, kIndexEntrySize);
+      }
+      const std::string_view key = key_of(keyed[i]);
+      b.Put(cf[kIncidentsCf], rocksdb::Slice(key.data(), key.size()), value);
     }
     b.Put(cf[kIncidentsCf], IndexedKey(), std::to_string(through));
     // No WAL: the log is the truth, and RecoverIndex redoes what a crash loses.
@@ -375,11 +402,10 @@ struct EmbeddedLog::Impl {
       return IncidentHead{0, GenesisHash()};
     }
     const std::string_view v = it->value().ToStringView();
-    if (!IsIndexValue(v)) {
-      return Status::Corruption(fmt::format("index entry of incident {} is damaged", id));
-    }
-    const uint64_t sequence = GetBE(k, key.size() + 1, 8);
-    const std::string index_value(v);
+    const size_t n = IndexEntries(v);
+    if (n == 0) return Status::Corruption(fmt::format("index entry of incident {} is damaged", id));
+    const uint64_t sequence = GetBE(k, key.size() + 1, 8) + n - 1;
+    const std::string index_value(IndexValueEntry(v, n - 1));
     it.reset();
     std::string event;
     const rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kLogCf],
@@ -393,8 +419,8 @@ struct EmbeddedLog::Impl {
   // The hash of an incident's head event, from `log_value` (empty: none at
   // the index's position), checked against the index's entry for it.
   static Result<std::string_view> HeadHash(std::string_view log_value, std::string_view id,
-                                           uint64_t sequence, std::string_view index_value) {
-    const Position p = IndexPosition(index_value);
+                                           uint64_t sequence, std::string_view index_entry) {
+    const Position p = IndexPosition(index_entry);
     if (log_value.empty()) {
       return Status::Corruption(fmt::format(
           "incident {}: its index records event {} at {}:{}, which the log lacks (events deleted)",
@@ -409,7 +435,7 @@ struct EmbeddedLog::Impl {
     }
     const std::string_view hash(reinterpret_cast<const char*>((*e)->hash()->data()),
                                 (*e)->hash()->size());
-    if (!hash.starts_with(IndexWitness(index_value))) {
+    if (!hash.starts_with(IndexWitness(index_entry))) {
       return Status::Corruption(
           fmt::format("incident {}: event {} does not match the hash its index recorded (altered)",
                       id, sequence));
@@ -432,21 +458,21 @@ struct EmbeddedLog::Impl {
   }
 
   // Loads into head_cache the heads of the incidents a group appends to that
-  // the cache lacks, with one batched MultiGet (bloom-filtered point
-  // lookups): for an event with sequence s, index entry s must be absent and
-  // s-1 present. Incidents where that does not hold are left out; Stage then
-  // reads their true head and reports the conflict. Sets `known` to each
-  // event's cached head where it has it (null where not), for Stage.
+  // the cache lacks: for an event with sequence 1, the incident must have no
+  // index record (one batched MultiGet, bloom-filtered point lookups); for
+  // sequence s > 1, its last indexed event must be s-1 (a seek for its last
+  // record, in key order through one iterator). Incidents where that does not
+  // hold are left out; Stage then reads their true head and reports the
+  // conflict. Sets `known` to each event's cached head where it has it (null
+  // where not), for Stage.
   Status Prefetch(std::span<PendingAppend* const> group, std::vector<HeadTracker::Head*>* known) {
     struct Want {
       std::string_view id;
       uint64_t sequence;
-      size_t at;      // key index of (id, sequence)
-      size_t before;  // key index of (id, sequence - 1); unused for sequence 1
-      size_t event;   // its index in `known`
+      std::string key;  // sequence 1: IndexKey(id, 1); else IndexKey(id, max)
+      size_t event;     // its index in `known`
     };
-    std::vector<std::string> keys;
-    std::vector<Want> wanted;
+    std::vector<Want> firsts, later;
     std::unordered_set<std::string_view> seen;
     known->clear();
     for (const PendingAppend* w : group) {
@@ -455,43 +481,52 @@ struct EmbeddedLog::Impl {
         HeadTracker::Head* head = head_cache.Find(id);
         known->push_back(head);
         if (head != nullptr || !seen.insert(id).second) continue;
-        Want want{id, e.sequence(), keys.size(), 0, known->size() - 1};
-        keys.push_back(IndexKey(id, e.sequence()));
-        if (e.sequence() > 1) {
-          want.before = keys.size();
-          keys.push_back(IndexKey(id, e.sequence() - 1));
+        if (e.sequence() <= 1) {
+          firsts.push_back(Want{id, e.sequence(), IndexKey(id, 1), known->size() - 1});
+        } else {
+          later.push_back(Want{id, e.sequence(), IndexKey(id, UINT64_MAX), known->size() - 1});
         }
-        wanted.push_back(want);
       }
     }
-    if (wanted.empty()) return Status::Ok();
-    const Gotten index = GetAll(kIncidentsCf, keys);
-    const std::vector<rocksdb::PinnableSlice>& values = index.values;
-    const std::vector<rocksdb::Status>& statuses = index.statuses;
-    // The heads' hashes are in their events: a second MultiGet, in the log.
+    if (!firsts.empty()) {
+      std::vector<std::string> keys;
+      for (const Want& w : firsts) keys.push_back(w.key);
+      const Gotten index = GetAll(kIncidentsCf, keys);
+      for (size_t i = 0; i < firsts.size(); ++i) {
+        const rocksdb::Status& at = index.statuses[i];
+        if (at.ok()) continue;  // event 1 exists already: a conflict, Stage reports it
+        if (!at.IsNotFound()) return FromRocks(at, "read incident index");
+        (*known)[firsts[i].event] = head_cache.Set(firsts[i].id, 0, GenesisHash());
+      }
+    }
+    if (later.empty()) return Status::Ok();
+    std::sort(later.begin(), later.end(),
+              [](const Want& a, const Want& b) { return a.key < b.key; });
+    // The heads' hashes are in their events: then one MultiGet, in the log.
     std::vector<const Want*> found;
-    std::vector<std::string> log_keys, index_values;
-    for (const Want& w : wanted) {
-      const rocksdb::Status& at = statuses[w.at];
-      if (!at.IsNotFound()) {
-        if (!at.ok()) return FromRocks(at, "read incident index");
-        continue;  // event s exists already: a conflict, Stage reports it
-      }
-      if (w.sequence <= 1) {
-        (*known)[w.event] = head_cache.Set(w.id, 0, GenesisHash());
-        continue;
-      }
-      const rocksdb::Status& before = statuses[w.before];
-      if (before.ok()) {
-        const rocksdb::PinnableSlice& v = values[w.before];
-        if (!IsIndexValue(v.ToStringView())) {
+    std::vector<std::string> log_keys, index_entries;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db->NewIterator(rocksdb::ReadOptions(), cf[kIncidentsCf]));
+      for (const Want& w : later) {
+        it->SeekForPrev(w.key);
+        BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read incident index"));
+        // The incident's last record: IncidentKey(id), 0x00, its first sequence.
+        const size_t id_key = w.key.size() - 8;
+        const std::string_view k = it->Valid() ? it->key().ToStringView() : std::string_view();
+        if (k.size() != w.key.size() || !k.starts_with(std::string_view(w.key).substr(0, id_key))) {
+          continue;  // no event indexed: a gap, Stage reports it
+        }
+        const std::string_view v = it->value().ToStringView();
+        const size_t n = IndexEntries(v);
+        if (n == 0) {
           return Status::Corruption(fmt::format("index entry of incident {} is damaged", w.id));
         }
+        if (GetBE(k, id_key, 8) + n - 1 != w.sequence - 1) continue;  // Stage reports it
         found.push_back(&w);
-        log_keys.push_back(LogKey(IndexPosition(v.ToStringView()).offset));
-        index_values.emplace_back(v.ToStringView());
-      } else if (!before.IsNotFound()) {
-        return FromRocks(before, "read incident index");
+        const std::string_view entry = IndexValueEntry(v, n - 1);
+        log_keys.push_back(LogKey(IndexPosition(entry).offset));
+        index_entries.emplace_back(entry);
       }
     }
     if (found.empty()) return Status::Ok();
@@ -506,7 +541,7 @@ struct EmbeddedLog::Impl {
       BLOTTER_ASSIGN_OR_RETURN(
           std::string_view hash,
           HeadHash(log_statuses[i].ok() ? events[i].ToStringView() : std::string_view(), w.id,
-                   w.sequence - 1, index_values[i]));
+                   w.sequence - 1, index_entries[i]));
       (*known)[w.event] = head_cache.Set(w.id, w.sequence - 1, hash);
     }
     return Status::Ok();
@@ -765,7 +800,7 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
                                                  &impl->cf[kIncidentsCf]),
                     "create index"));
       reindexed = true;
-    } else if (format == kFormatVersionHashedIndex) {
+    } else if (format == kFormatVersionHashedIndex || format == kFormatVersionPerEventIndex) {
       rocksdb::WriteOptions wo;
       wo.sync = true;
       BLOTTER_RETURN_IF_ERROR(
@@ -888,12 +923,15 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
   std::vector<std::string> keys;
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     const std::string_view v = it->value().ToStringView();
-    if (!IsIndexValue(v)) {
+    const size_t n = IndexEntries(v);
+    if (n == 0) {
       return Status::Corruption(fmt::format("index of incident {} is damaged", incident_id));
     }
-    const Position p = IndexPosition(v);
-    out.push_back(LogRecord{p, {}});
-    keys.push_back(LogKey(p.offset));
+    for (size_t i = 0; i < n; ++i) {
+      const Position p = IndexPosition(IndexValueEntry(v, i));
+      out.push_back(LogRecord{p, {}});
+      keys.push_back(LogKey(p.offset));
+    }
   }
   BLOTTER_RETURN_IF_ERROR(FromRocks(it->status(), "read incident index"));
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());

@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
 
+#include "events/codec.h"
 #include "events/hash_chain.h"
 #include "events/incident_key.h"
 #include "events/sample_events.h"
@@ -66,6 +68,36 @@ struct RawLog {
     for (auto* c : cf) db->DestroyColumnFamilyHandle(c).PermitUncheckedError();
   }
   rocksdb::ColumnFamilyHandle* index() const { return cf[2]; }
+
+  // The index rewritten as formats 1 to 3 had it, one record per event: each
+  // record `rewrite` gives a key and value for (the format-4 key of its
+  // event, and that event's 20-byte entry).
+  void SplitIndex(const std::function<std::pair<std::string, std::string>(
+                      const std::string& key, const std::string& entry)>& rewrite,
+                  int* records) {
+    std::vector<std::pair<std::string, std::string>> runs;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), index()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key()[0] == '\xff') continue;
+      runs.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    ASSERT_TRUE(it->status().ok());
+    it.reset();
+    *records = 0;
+    for (const auto& [k, v] : runs) {
+      ASSERT_EQ(v.size() % 20, 0u) << "index records are runs of 20-byte entries";
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), index(), k).ok());
+      uint64_t first = 0;
+      for (size_t i = k.size() - 8; i < k.size(); ++i) first = first << 8 | uint8_t(k[i]);
+      for (size_t i = 0; i < v.size() / 20; ++i) {
+        std::string key = k.substr(0, k.size() - 8);
+        for (int b = 7; b >= 0; --b) key.push_back(static_cast<char>((first + i) >> (8 * b)));
+        const auto [nk, nv] = rewrite(key, v.substr(20 * i, 20));
+        ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), index(), nk, nv).ok());
+        ++*records;
+      }
+    }
+  }
 
   rocksdb::Status status;
   std::unique_ptr<rocksdb::DB> db;
@@ -178,25 +210,19 @@ TEST(EmbeddedLogTest, AFormatOneIndexIsRebuiltOnOpen) {
     }
   }
   {
-    // Rewrite the index as format 1 had it.
+    // Rewrite the index as format 1 had it: an entry per event, keyed by the
+    // bare id.
     RawLog raw(dir);
     ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
-    rocksdb::DB* db = raw.db.get();
-    std::vector<std::pair<std::string, std::string>> old;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), raw.index()));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      const std::string k = it->key().ToString();
-      if (k[0] == '\xff') continue;
-      const size_t nul = k.size() - 9;
-      old.emplace_back(IncidentIdOf(k.substr(0, nul)) + k.substr(nul), it->value().ToString());
-      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), raw.index(), k).ok());
-    }
-    it.reset();
-    ASSERT_EQ(old.size(), 6u);
-    for (const auto& [k, v] : old) {
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.index(), k, v).ok());
-    }
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.cf[0], "format", "1").ok());
+    int records = 0;
+    raw.SplitIndex(
+        [](const std::string& k, const std::string& entry) {
+          const size_t nul = k.size() - 9;
+          return std::pair(IncidentIdOf(k.substr(0, nul)) + k.substr(nul), entry);
+        },
+        &records);
+    ASSERT_EQ(records, 6);
+    ASSERT_TRUE(raw.db->Put(rocksdb::WriteOptions(), raw.cf[0], "format", "1").ok());
   }
   EmbeddedLogOptions o;
   std::vector<std::string> notices;
@@ -223,76 +249,123 @@ TEST(EmbeddedLogTest, AFormatOneIndexIsRebuiltOnOpen) {
   EXPECT_TRUE(notices.empty());
 }
 
-// A log of format 2, whose index values carry each event's whole hash after
-// its position (format 3 keeps 8 bytes of it), opens as it is: no re-index,
-// heads and histories right, appends chain on, and it is marked format 3.
-TEST(EmbeddedLogTest, AFormatTwoIndexReadsWithoutReindexing) {
-  ScratchDir scratch;
-  const std::string dir = scratch.Sub("log");
-  const std::vector<std::string> ids = {"411681-20211015-000042", "inc-7"};
-  std::map<std::pair<std::string, uint64_t>, std::string> hashes;
-  std::vector<std::string> heads;
-  {
-    auto log = EmbeddedLog::Open(dir).value();
-    for (const auto& id : ids) {
-      auto chain = SealedChain(id, 3);
-      ASSERT_TRUE(log->Append(chain).ok());
-      for (const auto& e : chain) hashes[{id, e.sequence()}] = std::string(e.hash());
-      heads.emplace_back(chain.back().hash());
+// Logs of formats 2 and 3 keep an index entry per event (format 2's values
+// carry the event's whole hash after its position, format 3's its first 8
+// bytes); format 4 keeps runs of them. They open as they are: no re-index,
+// heads and histories right, appends chain on (their runs beside the old
+// entries), and they are marked format 4.
+TEST(EmbeddedLogTest, AnIndexOfAnEntryPerEventReadsWithoutReindexing) {
+  for (const int format : {2, 3}) {
+    SCOPED_TRACE(format);
+    ScratchDir scratch;
+    const std::string dir = scratch.Sub("log");
+    const std::vector<std::string> ids = {"411681-20211015-000042", "inc-7"};
+    std::map<std::pair<std::string, uint64_t>, std::string> hashes;
+    std::vector<std::string> heads;
+    {
+      auto log = EmbeddedLog::Open(dir).value();
+      for (const auto& id : ids) {
+        auto chain = SealedChain(id, 3);
+        ASSERT_TRUE(log->Append(chain).ok());
+        for (const auto& e : chain) hashes[{id, e.sequence()}] = std::string(e.hash());
+        heads.emplace_back(chain.back().hash());
+      }
     }
-  }
-  {
+    {
+      RawLog raw(dir);
+      ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
+      int records = 0;
+      raw.SplitIndex(
+          [&](const std::string& k, const std::string& entry) {
+            if (format == 3) return std::pair(k, entry);
+            const std::string id = IncidentIdOf(k.substr(0, k.size() - 9));
+            uint64_t seq = 0;
+            for (size_t i = k.size() - 8; i < k.size(); ++i) seq = seq << 8 | uint8_t(k[i]);
+            return std::pair(k, entry.substr(0, 12) + hashes.at({id, seq}));
+          },
+          &records);
+      ASSERT_EQ(records, 6);
+      ASSERT_TRUE(
+          raw.db->Put(rocksdb::WriteOptions(), raw.cf[0], "format", std::to_string(format)).ok());
+    }
+    EmbeddedLogOptions o;
+    std::vector<std::string> notices;
+    o.notice = [&](std::string_view m) { notices.emplace_back(m); };
+    {
+      auto log = EmbeddedLog::Open(dir, o);
+      ASSERT_TRUE(log.ok()) << log.status().ToString();
+      EXPECT_TRUE(notices.empty());
+      for (size_t i = 0; i < ids.size(); ++i) {
+        auto head = (*log)->Head(ids[i]);
+        ASSERT_TRUE(head.ok()) << head.status().ToString();
+        EXPECT_EQ(head->sequence, 3u) << ids[i];
+        EXPECT_EQ(head->hash, heads[i]) << ids[i];
+        EXPECT_EQ((*log)->ReadIncident(ids[i]).value().size(), 3u) << ids[i];
+      }
+    }
+    {
+      // Appends after a fresh open find their heads through the index.
+      auto log = EmbeddedLog::Open(dir, o);
+      ASSERT_TRUE(log.ok()) << log.status().ToString();
+      EXPECT_TRUE((*log)->Append(SealedChain(ids[0], 2, 4, heads[0])).ok());
+      EXPECT_EQ((*log)->Append(SealedChain(ids[1], 1, 4, heads[0])).status().code(),
+                StatusCode::kConflict);
+      EXPECT_EQ((*log)->Append(SealedChain(ids[1], 1, 3, heads[1])).status().code(),
+                StatusCode::kConflict);
+      EXPECT_TRUE((*log)->Append(SealedChain(ids[1], 1, 4, heads[1])).ok());
+    }
+    {
+      // Old entries and new runs read as one history, after another open.
+      auto log = EmbeddedLog::Open(dir, o);
+      ASSERT_TRUE(log.ok()) << log.status().ToString();
+      auto first = (*log)->ReadIncident(ids[0]);
+      ASSERT_TRUE(first.ok()) << first.status().ToString();
+      ASSERT_EQ(first->size(), 5u);
+      for (size_t i = 0; i < first->size(); ++i) {
+        EXPECT_EQ(DecodeEvent((*first)[i].bytes).value()->sequence(), i + 1);
+      }
+      EXPECT_EQ((*log)->Head(ids[0]).value().sequence, 5u);
+      EXPECT_EQ((*log)->Head(ids[1]).value().sequence, 4u);
+    }
     RawLog raw(dir);
     ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
-    rocksdb::DB* db = raw.db.get();
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), raw.index()));
-    int rewritten = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      const std::string k = it->key().ToString();
-      if (k[0] == '\xff') continue;
-      ASSERT_EQ(it->value().size(), 20u);
-      const std::string id = IncidentIdOf(k.substr(0, k.size() - 9));
-      uint64_t seq = 0;
-      for (size_t i = k.size() - 8; i < k.size(); ++i) seq = seq << 8 | static_cast<uint8_t>(k[i]);
-      ASSERT_TRUE(hashes.contains({id, seq})) << id << " " << seq;
-      const std::string v = it->value().ToString().substr(0, 12) + hashes[{id, seq}];
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.index(), k, v).ok());
-      ++rewritten;
-    }
-    ASSERT_EQ(rewritten, 6);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), raw.cf[0], "format", "2").ok());
+    std::string value;
+    ASSERT_TRUE(raw.db->Get(rocksdb::ReadOptions(), raw.cf[0], "format", &value).ok());
+    EXPECT_EQ(value, "4");
   }
-  EmbeddedLogOptions o;
-  std::vector<std::string> notices;
-  o.notice = [&](std::string_view m) { notices.emplace_back(m); };
+}
+
+// An index record holds a run of an incident's events: those of one append,
+// sequence after sequence, under the first one's key; another append's start
+// a record of their own.
+TEST(EmbeddedLogTest, TheIndexKeepsARecordPerRunOfEvents) {
+  ScratchDir scratch;
+  const std::string dir = scratch.Sub("log");
+  const std::string id = "411681-20211015-000042";
+  std::string head;
   {
-    auto log = EmbeddedLog::Open(dir, o);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    EXPECT_TRUE(notices.empty());
-    for (size_t i = 0; i < ids.size(); ++i) {
-      auto head = (*log)->Head(ids[i]);
-      ASSERT_TRUE(head.ok()) << head.status().ToString();
-      EXPECT_EQ(head->sequence, 3u) << ids[i];
-      EXPECT_EQ(head->hash, heads[i]) << ids[i];
-      EXPECT_EQ((*log)->ReadIncident(ids[i]).value().size(), 3u) << ids[i];
-    }
-  }
-  {
-    // Appends after a fresh open find their heads through the index.
-    auto log = EmbeddedLog::Open(dir, o);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    EXPECT_TRUE((*log)->Append(SealedChain(ids[0], 1, 4, heads[0])).ok());
-    EXPECT_EQ((*log)->Append(SealedChain(ids[1], 1, 4, heads[0])).status().code(),
-              StatusCode::kConflict);
-    EXPECT_EQ((*log)->Append(SealedChain(ids[1], 1, 3, heads[1])).status().code(),
-              StatusCode::kConflict);
-    EXPECT_TRUE((*log)->Append(SealedChain(ids[1], 1, 4, heads[1])).ok());
+    auto log = EmbeddedLog::Open(dir).value();
+    auto chain = SealedChain(id, 3);
+    head = std::string(chain.back().hash());
+    ASSERT_TRUE(log->Append(chain).ok());
+    ASSERT_TRUE(log->Append(SealedChain(id, 2, 4, head)).ok());
+    auto events = log->ReadIncident(id);
+    ASSERT_TRUE(events.ok()) << events.status().ToString();
+    ASSERT_EQ(events->size(), 5u);
+    EXPECT_EQ(log->Head(id).value().sequence, 5u);
   }
   RawLog raw(dir);
   ASSERT_TRUE(raw.status.ok()) << raw.status.ToString();
-  std::string format;
-  ASSERT_TRUE(raw.db->Get(rocksdb::ReadOptions(), raw.cf[0], "format", &format).ok());
-  EXPECT_EQ(format, "3");
+  std::vector<std::pair<uint64_t, size_t>> records;  // (first sequence, value size)
+  std::unique_ptr<rocksdb::Iterator> it(raw.db->NewIterator(rocksdb::ReadOptions(), raw.index()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string k = it->key().ToString();
+    if (k[0] == '\xff') continue;
+    uint64_t seq = 0;
+    for (size_t i = k.size() - 8; i < k.size(); ++i) seq = seq << 8 | uint8_t(k[i]);
+    records.emplace_back(seq, it->value().size());
+  }
+  EXPECT_EQ(records, (std::vector<std::pair<uint64_t, size_t>>{{1, 60}, {4, 40}}));
 }
 
 // An incident's last event altered and sealed again in the log alone (its
