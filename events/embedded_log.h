@@ -5,7 +5,9 @@
 // Layout (column families):
 //   default    format version and partition count
 //   log        [offset u64 BE] -> [partition u32 BE][encoded event]
-//   incidents  [IncidentKey(id)][0x00][sequence u64 BE] -> [partition u32][offset u64][hash 32]
+//   incidents  [IncidentKey(id)][0x00][first sequence u64 BE] -> for each event of a run
+//              from it (one index write's, sequence after sequence):
+//              [partition u32][offset u64][the event's hash, first 8 bytes]
 //              and 0xff"indexed-through" -> the offset the index covers
 //              (IncidentKey, events/incident_key.h: a day's incidents side
 //              by side, so compaction rewrites recent days only)
