@@ -69,9 +69,9 @@ struct RawLog {
   }
   rocksdb::ColumnFamilyHandle* index() const { return cf[2]; }
 
-  // The index rewritten as formats 1 to 3 had it, one record per event: each
-  // record `rewrite` gives a key and value for (the format-4 key of its
-  // event, and that event's 20-byte entry).
+  // The index rewritten as formats 1 to 3 had it, a record per event: for
+  // each event, `rewrite` turns (the key of a run of that event alone, its
+  // 20-byte entry) into the key and value to write. `records` counts them.
   void SplitIndex(const std::function<std::pair<std::string, std::string>(
                       const std::string& key, const std::string& entry)>& rewrite,
                   int* records) {
