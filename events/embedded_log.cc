@@ -25,6 +25,7 @@
 #include "events/hash_chain.h"
 #include "events/head_tracker.h"
 #include "events/incident_key.h"
+#include "events/position_entry.h"
 #include "events/table_options.h"
 
 namespace blotter {
@@ -55,19 +56,7 @@ constexpr int32_t kDefaultPartitions = 8;
 
 enum Cf { kDefaultCf = 0, kLogCf, kIncidentsCf, kCfCount };
 constexpr const char* kCfNames[] = {"default", "log", "incidents"};
-constexpr size_t kWitnessSize = 8;
-constexpr size_t kIndexEntrySize = 4 + 8 + kWitnessSize;
 constexpr size_t kIndexValueSizeFormat2 = 4 + 8 + kHashSize;
-
-void PutBE(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetBE(std::string_view in, size_t pos, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(in[pos + i]);
-  return v;
-}
 
 // Log keys are the offset alone: appends land in key order, as in a plain
 // append-only file, whatever partition they belong to.
@@ -87,47 +76,20 @@ constexpr size_t kReadAheadBytes = 1 << 20;
 // column family id, two varint lengths, the key and the value prefix.
 constexpr size_t kLogEntryOverhead = 1 + 5 + 5 + 5 + 8 + kLogValuePrefix;
 
-// [IncidentKey(id)][0x00][sequence u64 BE]: an incident's entries in
-// sequence order, its day's incidents side by side.
-std::string IndexKey(std::string_view id, uint64_t sequence) {
-  std::string k = IncidentKey(id);
-  k.push_back('\0');
-  PutBE(&k, sequence, 8);
-  return k;
-}
-
-// An index value is one or more entries, for the events from its key's
-// sequence on, each [partition u32 BE][offset u64 BE][the event's hash, its
-// first 8 bytes] (format 2: one entry with all 32). The hash bytes witness the
-// event: one altered and sealed again in the log alone no longer matches its
-// index.
-void EncodeIndexEntry(Position p, const char* hash, char (&out)[kIndexEntrySize]) {
-  for (int i = 0; i < 4; ++i) {
-    out[i] = static_cast<char>(static_cast<uint32_t>(p.partition) >> (24 - 8 * i));
-  }
-  for (int i = 0; i < 8; ++i) {
-    out[4 + i] = static_cast<char>(static_cast<uint64_t>(p.offset) >> (56 - 8 * i));
-  }
-  std::copy_n(hash, kWitnessSize, out + 12);
-}
+// An index value is one or more position entries (events/position_entry.h),
+// for the events from its key's sequence on (format 2: one entry with all 32
+// bytes of the hash).
 
 // How many entries an index value holds; 0 if it is not one.
 size_t IndexEntries(std::string_view v) {
   if (v.size() == kIndexValueSizeFormat2) return 1;
-  return v.size() % kIndexEntrySize == 0 ? v.size() / kIndexEntrySize : 0;
+  return v.size() % kPositionEntrySize == 0 ? v.size() / kPositionEntrySize : 0;
 }
 
 // Entry i of an index value that holds more than i.
 std::string_view IndexValueEntry(std::string_view v, size_t i) {
   if (v.size() == kIndexValueSizeFormat2) return v;
-  return v.substr(i * kIndexEntrySize, kIndexEntrySize);
-}
-
-// Of one entry.
-std::string_view IndexWitness(std::string_view entry) { return entry.substr(12, kWitnessSize); }
-Position IndexPosition(std::string_view entry) {
-  return Position{static_cast<int32_t>(GetBE(entry, 0, 4)),
-                  static_cast<int64_t>(GetBE(entry, 4, 8))};
+  return v.substr(i * kPositionEntrySize, kPositionEntrySize);
 }
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -276,7 +238,7 @@ struct EmbeddedLog::Impl {
     auto incident_of = [&](const Keyed& k) { return key_of(k).substr(0, k.size - 8); };
     std::sort(keyed.begin(), keyed.end(),
               [&](const Keyed& a, const Keyed& b) { return key_of(a) < key_of(b); });
-    rocksdb::WriteBatch b(keys.size() + entries.size() * kIndexEntrySize + 64);
+    rocksdb::WriteBatch b(keys.size() + entries.size() * kPositionEntrySize + 64);
     thread_local std::string value;
     // Each run of an incident's events, sequence after sequence: one record
     // under the first one's key.
@@ -286,9 +248,9 @@ struct EmbeddedLog::Impl {
       for (j = i; j < keyed.size() && keyed[j].entry->sequence == sequence &&
                   incident_of(keyed[j]) == incident_of(keyed[i]);
            ++j, ++sequence) {
-        char entry[kIndexEntrySize];
-        EncodeIndexEntry(keyed[j].entry->position, keyed[j].entry->witness.data(), entry);
-        value.append(entry, kIndexEntrySize);
+        const auto& witness = keyed[j].entry->witness;
+        AppendPositionEntry(&value, keyed[j].entry->position,
+                            std::string_view(witness.data(), witness.size()));
       }
       const std::string_view key = key_of(keyed[i]);
       b.Put(cf[kIncidentsCf], rocksdb::Slice(key.data(), key.size()), value);
@@ -392,7 +354,7 @@ struct EmbeddedLog::Impl {
   // The last indexed event of an incident.
   Result<IncidentHead> ReadHead(std::string_view id) {
     const std::string key = IncidentKey(id);
-    const std::string last = IndexKey(id, UINT64_MAX);
+    const std::string last = IncidentSequenceKey(id, UINT64_MAX);
     std::unique_ptr<rocksdb::Iterator> it(
         db->NewIterator(rocksdb::ReadOptions(), cf[kIncidentsCf]));
     it->SeekForPrev(last);
@@ -409,7 +371,7 @@ struct EmbeddedLog::Impl {
     it.reset();
     std::string event;
     const rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf[kLogCf],
-                                      LogKey(IndexPosition(index_value).offset), &event);
+                                      LogKey(EntryPosition(index_value).offset), &event);
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read event log");
     BLOTTER_ASSIGN_OR_RETURN(std::string_view hash, HeadHash(s.ok() ? event : std::string_view(),
                                                              id, sequence, index_value));
@@ -420,7 +382,7 @@ struct EmbeddedLog::Impl {
   // the index's position), checked against the index's entry for it.
   static Result<std::string_view> HeadHash(std::string_view log_value, std::string_view id,
                                            uint64_t sequence, std::string_view index_entry) {
-    const Position p = IndexPosition(index_entry);
+    const Position p = EntryPosition(index_entry);
     if (log_value.empty()) {
       return Status::Corruption(fmt::format(
           "incident {}: its index records event {} at {}:{}, which the log lacks (events deleted)",
@@ -435,7 +397,7 @@ struct EmbeddedLog::Impl {
     }
     const std::string_view hash(reinterpret_cast<const char*>((*e)->hash()->data()),
                                 (*e)->hash()->size());
-    if (!hash.starts_with(IndexWitness(index_entry))) {
+    if (!hash.starts_with(EntryWitness(index_entry))) {
       return Status::Corruption(
           fmt::format("incident {}: event {} does not match the hash its index recorded (altered)",
                       id, sequence));
@@ -469,7 +431,7 @@ struct EmbeddedLog::Impl {
     struct Want {
       std::string_view id;
       uint64_t sequence;
-      std::string key;  // sequence 1: IndexKey(id, 1); else IndexKey(id, max)
+      std::string key;  // sequence 1: IncidentSequenceKey(id, 1); else IncidentSequenceKey(id, max)
       size_t event;     // its index in `known`
     };
     std::vector<Want> firsts, later;
@@ -482,9 +444,10 @@ struct EmbeddedLog::Impl {
         known->push_back(head);
         if (head != nullptr || !seen.insert(id).second) continue;
         if (e.sequence() <= 1) {
-          firsts.push_back(Want{id, e.sequence(), IndexKey(id, 1), known->size() - 1});
+          firsts.push_back(Want{id, e.sequence(), IncidentSequenceKey(id, 1), known->size() - 1});
         } else {
-          later.push_back(Want{id, e.sequence(), IndexKey(id, UINT64_MAX), known->size() - 1});
+          later.push_back(
+              Want{id, e.sequence(), IncidentSequenceKey(id, UINT64_MAX), known->size() - 1});
         }
       }
     }
@@ -525,7 +488,7 @@ struct EmbeddedLog::Impl {
         if (GetBE(k, id_key, 8) + n - 1 != w.sequence - 1) continue;  // Stage reports it
         found.push_back(&w);
         const std::string_view entry = IndexValueEntry(v, n - 1);
-        log_keys.push_back(LogKey(IndexPosition(entry).offset));
+        log_keys.push_back(LogKey(EntryPosition(entry).offset));
         index_entries.emplace_back(entry);
       }
     }
@@ -928,7 +891,7 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadIncident(std::string_view incide
       return Status::Corruption(fmt::format("index of incident {} is damaged", incident_id));
     }
     for (size_t i = 0; i < n; ++i) {
-      const Position p = IndexPosition(IndexValueEntry(v, i));
+      const Position p = EntryPosition(IndexValueEntry(v, i));
       out.push_back(LogRecord{p, {}});
       keys.push_back(LogKey(p.offset));
     }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "events/position_entry.h"
+
 namespace blotter {
 namespace {
 
@@ -39,6 +41,13 @@ std::string IncidentKey(std::string_view id) {
   key.reserve(id.size() + 1);
   AppendIncidentKey(id, &key);
   return key;
+}
+
+std::string IncidentSequenceKey(std::string_view incident_id, uint64_t sequence) {
+  std::string k = IncidentKey(incident_id);
+  k.push_back('\0');
+  PutBE(&k, sequence, 8);
+  return k;
 }
 
 std::string IncidentIdOf(std::string_view key) {

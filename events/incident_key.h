@@ -25,6 +25,11 @@ std::string IncidentKey(std::string_view incident_id);
 // The same, appended to `out`.
 void AppendIncidentKey(std::string_view incident_id, std::string* out);
 
+// [IncidentKey(id)][0x00][sequence u64 BE]: an incident's records in sequence
+// order, its day's incidents side by side (the embedded log's index, the
+// history view).
+std::string IncidentSequenceKey(std::string_view incident_id, uint64_t sequence);
+
 // How many of a key's first bytes name its day ('\x01' and YYYYMMDD), for
 // stores that cut their files at each day.
 inline constexpr size_t kIncidentKeyDayPrefix = 9;

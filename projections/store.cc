@@ -13,6 +13,7 @@
 
 #include "events/codec.h"
 #include "events/hash_chain.h"
+#include "events/position_entry.h"
 #include "events/table_options.h"
 
 namespace blotter::projections {
@@ -54,10 +55,6 @@ bool IsCompactedAtEndOfBulk(Cf cf) { return IsWriteOnlyInBulk(cf) && cf != Cf::k
 // Level-0 files a store that compacts as it goes may keep: a catch-up that
 // ends with no more owes no compaction.
 constexpr int kLevel0FilesOwedAbove = 8;
-
-void PutBE(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
 
 }  // namespace
 

@@ -7,33 +7,21 @@
 #include <cstring>
 
 #include "events/log_verify.h"
+#include "events/position_entry.h"
 
 namespace blotter::projections {
 namespace {
 
-constexpr size_t kEntrySize = 20;
-
-void PutBE(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetBE(std::string_view in, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-
 // Appends a record's entries, numbered from its key's sequence; false if it
 // is malformed.
 bool Split(std::string_view key, std::string_view record, std::vector<HistoryEntry>* out) {
-  if (key.size() < 9 || record.empty() || record.size() % kEntrySize != 0) return false;
-  uint64_t seq = GetBE(key.substr(key.size() - 8), 8);
-  for (; !record.empty(); record.remove_prefix(kEntrySize)) {
+  if (key.size() < 9 || record.empty() || record.size() % kPositionEntrySize != 0) return false;
+  uint64_t seq = GetBE(key, key.size() - 8, 8);
+  for (; !record.empty(); record.remove_prefix(kPositionEntrySize)) {
     HistoryEntry& e = out->emplace_back();
     e.sequence = seq++;
-    e.position.partition = static_cast<int32_t>(GetBE(record, 4));
-    e.position.offset = static_cast<int64_t>(GetBE(record.substr(4), 8));
-    std::memcpy(e.witness.data(), record.data() + 12, e.witness.size());
+    e.position = EntryPosition(record);
+    std::memcpy(e.witness.data(), EntryWitness(record).data(), e.witness.size());
   }
   return true;
 }
@@ -41,10 +29,7 @@ bool Split(std::string_view key, std::string_view record, std::vector<HistoryEnt
 }  // namespace
 
 std::string HistoryView::Key(std::string_view id, uint64_t sequence) {
-  std::string k = IncidentKey(id);
-  k.push_back('\0');
-  PutBE(&k, sequence, 8);
-  return k;
+  return IncidentSequenceKey(id, sequence);
 }
 
 void HistoryView::Apply(const Change& c, rocksdb::WriteBatch*) {
@@ -55,9 +40,9 @@ void HistoryView::Apply(const Change& c, rocksdb::WriteBatch*) {
     p.first_sequence = c.event.sequence();
     used_.push_back(c.incident_slot);
   }
-  PutBE(&p.entries, static_cast<uint32_t>(c.position.partition), 4);
-  PutBE(&p.entries, static_cast<uint64_t>(c.position.offset), 8);
-  p.entries.append(reinterpret_cast<const char*>(c.event.hash()->data()), 8);
+  AppendPositionEntry(&p.entries, c.position,
+                      std::string_view(reinterpret_cast<const char*>(c.event.hash()->data()),
+                                       c.event.hash()->size()));
 }
 
 void HistoryView::Flush(rocksdb::WriteBatch* batch) {
@@ -85,7 +70,8 @@ Result<std::string> HistoryView::Digest(const ViewStore& store) const {
     const std::string id = IncidentIdOf(key.substr(0, key.size() - 9));
     const std::string_view record = it->value().ToStringView();
     for (size_t i = 0; i < entries.size(); ++i) {
-      d.Add(Key(id, entries[i].sequence), record.substr(i * kEntrySize, kEntrySize));
+      d.Add(Key(id, entries[i].sequence),
+            record.substr(i * kPositionEntrySize, kPositionEntrySize));
     }
   }
   if (!it->status().ok()) return Status::IOError(it->status().ToString());

@@ -12,9 +12,10 @@
 // refuses an event the log holds there now that is not the one projected.
 //
 // Records: the events of one incident that one batch applies share a record,
-// keyed by the first one's sequence, each event 20 bytes: [partition u32 BE]
-// [offset u64 BE][hash, its first 8 bytes]. A rebuild writes a record per
-// incident and batch instead of one per event.
+// keyed by the first one's sequence, each event a 20-byte position entry
+// (events/position_entry.h): [partition u32 BE][offset u64 BE][hash, its
+// first 8 bytes]. A rebuild writes a record per incident and batch instead of
+// one per event.
 
 #include <array>
 #include <optional>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "events/position_entry.h"
 #include "projections/view.h"
 
 namespace blotter::projections {
@@ -29,7 +31,7 @@ namespace blotter::projections {
 struct HistoryEntry {
   uint64_t sequence = 0;
   Position position;
-  std::array<char, 8> witness{};  // the event's hash, its first 8 bytes
+  std::array<char, kWitnessSize> witness{};  // the event's hash, its first bytes
 };
 
 class HistoryView final : public View {
