@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/merge_operator.h>
+#include <rocksdb/sst_partitioner.h>
 #include <rocksdb/table.h>
 #include <stdlib.h>
 
@@ -174,6 +175,17 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
         // of 17.4-17.5 s (16: 15.9 s; 24 passes the write slowdown at 20).
         o.level0_file_num_compaction_trigger = 12;
       }
+    }
+    if (c == Cf::kIncidents || c == Cf::kHistory) {
+      // Keyed day-first (IncidentKey): files cut at each day, 8 MiB at most,
+      // so a compaction rewrites the files of the days it brings, not one
+      // 64 MiB file from the first day on (the event log's index does the
+      // same). 10M rebuild, three views: their compactions read 6.3M
+      // entries, rewriting the whole last level each time, then 3.6M; all
+      // compactions 5.8 -> 4.8 CPU-s.
+      o.sst_partitioner_factory =
+          rocksdb::NewSstPartitionerFixedPrefixFactory(kIncidentKeyDayPrefix);
+      o.target_file_size_base = 8 << 20;
     }
     if (c == Cf::kHistory) {
       o.compression = rocksdb::kLZ4Compression;
