@@ -282,7 +282,7 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
     const Touched& t = touched_[i];
     if (t.now.version == t.before.version) continue;
     batch.Put(store_->cf(Cf::kIncidents), t.key, EncodeState(t.now));
-    for (auto& v : views_) v->Finish(t.before, t.now, &batch);
+    for (auto& v : views_) v->Finish(t.before, t.now, i, &batch);
   }
   for (auto& v : views_) v->Flush(&batch);
   // The reader's positions: where each owned partition resumes (past

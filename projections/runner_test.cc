@@ -119,7 +119,9 @@ TEST(ViewStoreTest, RefusesAStoreOfAnotherFormat) {
       auto store = ViewStore::Open(dir.Sub("views")).value();
       rocksdb::WriteBatch b;
       ASSERT_TRUE(b.Put(store->cf(Cf::kMeta), "format", EncodeCounter(c.format)).ok());
-      if (c.history) ASSERT_TRUE(b.Put(store->cf(Cf::kHistory), "k", "v").ok());
+      if (c.history) {
+        ASSERT_TRUE(b.Put(store->cf(Cf::kHistory), "k", "v").ok());
+      }
       ASSERT_TRUE(store->db()->Write(rocksdb::WriteOptions(), &b).ok());
     }
     for (auto access : {ViewStore::Access::kRead, ViewStore::Access::kWrite}) {
@@ -270,7 +272,9 @@ TEST(HistoryViewTest, AViewBehindTheLogStillGivesTheWholeHistory) {
       split +=
           want.front().position.offset < checkpoint && want.back().position.offset >= checkpoint;
     }
-    if (views.size() == 2) EXPECT_GT(split, 0);
+    if (views.size() == 2) {
+      EXPECT_GT(split, 0);
+    }
   }
 }
 

@@ -38,11 +38,12 @@ class View {
   }
   // Each applied event, in log order.
   virtual void Apply(const Change& change, rocksdb::WriteBatch* batch) {}
-  // Once per incident a batch touched: its state before the batch (version 0
-  // when new) and after. Views of state, not of events, work here: what the
+  // Once per incident a batch touched, in the order of its key (IncidentKey):
+  // its state before the batch (version 0 when new) and after, and its
+  // Change::incident_slot. Views of state, not of events, work here: what the
   // events in between did cancels out.
   virtual void Finish(const IncidentState& before, const IncidentState& after,
-                      rocksdb::WriteBatch* batch) {}
+                      uint32_t incident_slot, rocksdb::WriteBatch* batch) {}
   // At the end of each batch, before it commits.
   virtual void Flush(rocksdb::WriteBatch* batch) {}
 };

@@ -38,22 +38,19 @@ void HistoryView::Apply(const Change& c, rocksdb::WriteBatch*) {
   if (p.id.empty()) {
     p.id = c.after.incident_id;
     p.first_sequence = c.event.sequence();
-    used_.push_back(c.incident_slot);
   }
   AppendPositionEntry(&p.entries, c.position,
                       std::string_view(reinterpret_cast<const char*>(c.event.hash()->data()),
                                        c.event.hash()->size()));
 }
 
-void HistoryView::Flush(rocksdb::WriteBatch* batch) {
-  for (uint32_t slot : used_) {
-    Pending& p = by_slot_[slot];
-    batch->Put(store_->cf(Cf::kHistory), Key(p.id, p.first_sequence), p.entries)
-        .PermitUncheckedError();
-    p.id = {};
-    p.entries.clear();  // keeps its buffer for the next batch
-  }
-  used_.clear();
+void HistoryView::Finish(const IncidentState&, const IncidentState&, uint32_t incident_slot,
+                         rocksdb::WriteBatch* batch) {
+  Pending& p = by_slot_[incident_slot];
+  batch->Put(store_->cf(Cf::kHistory), Key(p.id, p.first_sequence), p.entries)
+      .PermitUncheckedError();
+  p.id = {};
+  p.entries.clear();  // keeps its buffer for the next batch
 }
 
 Result<std::string> HistoryView::Digest(const ViewStore& store) const {

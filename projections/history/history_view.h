@@ -40,7 +40,11 @@ class HistoryView final : public View {
   std::string_view name() const override { return "history"; }
   std::vector<Cf> column_families() const override { return {Cf::kHistory}; }
   void Apply(const Change& change, rocksdb::WriteBatch* batch) override;
-  void Flush(rocksdb::WriteBatch* batch) override;
+  // An incident's record, in key order: the vector memtables of a catch-up
+  // sort runs already in order at their flushes (10M rebuild: history's
+  // flushes about a fifth less CPU than with records in the batch's order).
+  void Finish(const IncidentState& before, const IncidentState& after, uint32_t incident_slot,
+              rocksdb::WriteBatch* batch) override;
   // Over (incident id, sequence) -> entry, so independent of the records.
   Result<std::string> Digest(const ViewStore& store) const override;
 
@@ -52,13 +56,12 @@ class HistoryView final : public View {
 
  private:
   struct Pending {
-    std::string_view id;  // into the runner's state, valid until Flush
+    std::string_view id;  // into the runner's state, valid until Finish
     uint64_t first_sequence = 0;
     std::string entries;
   };
   ViewStore* store_;
   std::vector<Pending> by_slot_;  // by Change::incident_slot
-  std::vector<uint32_t> used_;    // the slots filled, in order
 };
 
 // An incident's events as the history view records them, read from `log` at

@@ -39,7 +39,7 @@ std::vector<std::string> IncidentsView::IndexKeys(const IncidentState& s) {
 }
 
 void IncidentsView::Finish(const IncidentState& before_state, const IncidentState& after_state,
-                           rocksdb::WriteBatch* batch) {
+                           uint32_t, rocksdb::WriteBatch* batch) {
   const auto before = IndexKeys(before_state);
   const auto after = IndexKeys(after_state);
   auto in = [](const std::vector<std::string>& keys, const std::string& k) {

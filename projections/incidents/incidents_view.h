@@ -31,7 +31,7 @@ class IncidentsView final : public View {
   std::vector<Cf> column_families() const override {
     return {Cf::kIncidents, Cf::kIncidentIndex, Cf::kIncidentIndexB, Cf::kIncidentIndexC};
   }
-  void Finish(const IncidentState& before, const IncidentState& after,
+  void Finish(const IncidentState& before, const IncidentState& after, uint32_t incident_slot,
               rocksdb::WriteBatch* batch) override;
 
   // The index keys of a state, sorted, each once (none for an incident that

@@ -58,7 +58,7 @@ void LinksView::Apply(const Change& c, rocksdb::WriteBatch* batch) {
              j.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
-void LinksView::Finish(const IncidentState& before, const IncidentState& after,
+void LinksView::Finish(const IncidentState& before, const IncidentState& after, uint32_t,
                        rocksdb::WriteBatch* batch) {
   // Cases that meet in an incident are one: the older (smaller id) stands for
   // the others.

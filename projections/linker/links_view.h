@@ -25,7 +25,7 @@ class LinksView final : public View {
   std::string_view name() const override { return "links"; }
   std::vector<Cf> column_families() const override { return {Cf::kLinks}; }
   void Apply(const Change& change, rocksdb::WriteBatch* batch) override;
-  void Finish(const IncidentState& before, const IncidentState& after,
+  void Finish(const IncidentState& before, const IncidentState& after, uint32_t incident_slot,
               rocksdb::WriteBatch* batch) override;
 
  private:

@@ -67,7 +67,7 @@ std::vector<std::pair<std::string, int64_t>> StatsView::Contribution(const Incid
   return out;
 }
 
-void StatsView::Finish(const IncidentState& before, const IncidentState& after,
+void StatsView::Finish(const IncidentState& before, const IncidentState& after, uint32_t,
                        rocksdb::WriteBatch* batch) {
   for (auto& [k, v] : Contribution(after)) pending_[std::move(k)] += v;
   for (auto& [k, v] : Contribution(before)) pending_[std::move(k)] -= v;

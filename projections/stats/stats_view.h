@@ -31,7 +31,7 @@ class StatsView final : public View {
   explicit StatsView(ViewStore* store) : store_(store) {}
   std::string_view name() const override { return "stats"; }
   std::vector<Cf> column_families() const override { return {Cf::kStats}; }
-  void Finish(const IncidentState& before, const IncidentState& after,
+  void Finish(const IncidentState& before, const IncidentState& after, uint32_t incident_slot,
               rocksdb::WriteBatch* batch) override;
   void Flush(rocksdb::WriteBatch* batch) override;
 
