@@ -263,6 +263,7 @@ struct EmbeddedLog::Impl {
   }
 
   void IndexerLoop() {
+    PerfCountersOff();
     std::vector<IndexEntry> taken;
     while (true) {
       {
@@ -658,6 +659,7 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
   // Write SSTs out as they are built, so a WAL fsync never waits behind a
   // large flush (ext4 ordered mode).
   db_options.bytes_per_sync = 1 << 20;
+  db_options.listeners.push_back(PerfCountersOffListener());
   // Index and filter blocks live in one bounded cache, so memory does not
   // grow with the log's length.
   const rocksdb::BlockBasedTableOptions plain = BoundedTableOptions(64 << 20);

@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/perf_level.h>
 
 namespace blotter {
 
@@ -22,5 +23,24 @@ rocksdb::BlockBasedTableOptions WithBloomFilter(rocksdb::BlockBasedTableOptions 
   options.partition_filters = true;
   return options;
 }
+
+namespace {
+
+class PerfOff final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "blotter.PerfCountersOff"; }
+  void OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { PerfCountersOff(); }
+  void OnCompactionBegin(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
+    PerfCountersOff();
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::EventListener> PerfCountersOffListener() {
+  return std::make_shared<PerfOff>();
+}
+
+void PerfCountersOff() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 
 }  // namespace blotter

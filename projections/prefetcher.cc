@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "events/codec.h"
+#include "events/table_options.h"
 
 namespace blotter::projections {
 
@@ -22,6 +23,7 @@ Prefetcher::Prefetcher(LogReader* reader, size_t max_records, bool retry_unavail
     : reader_(reader), max_records_(max_records), retry_unavailable_(retry_unavailable) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "blotter:read");
+    PerfCountersOff();  // the embedded log's reads
     Loop();
   });
 }

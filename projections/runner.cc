@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "events/hash_chain.h"
+#include "events/table_options.h"
 #include "projections/history/history_view.h"
 #include "projections/incidents/incidents_view.h"
 #include "projections/linker/links_view.h"
@@ -77,6 +78,7 @@ Runner::Runner(EventLog* log, ViewStore* store, std::vector<std::unique_ptr<View
 Runner::~Runner() = default;
 
 Result<RunStats> Runner::Run(const std::atomic<bool>* stop) {
+  PerfCountersOff();
   BLOTTER_ASSIGN_OR_RETURN(auto checkpoints, store_->Checkpoints());
   BLOTTER_ASSIGN_OR_RETURN(dead_total_, store_->DeadLetterCount());
   // The views share one checkpoint: a view left out of a run would miss its

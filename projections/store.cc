@@ -117,6 +117,7 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
   db_options.create_missing_column_families = !read_only;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  db_options.listeners.push_back(PerfCountersOffListener());
   if (bulk) {
     // With no WAL, only flushes that take every column family at once keep
     // the checkpoints and the view data they describe together.

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "events/table_options.h"
 #include "tools/cli/common.h"
 
 // jemalloc's settings for this process (read at its start). Its default
@@ -16,6 +17,7 @@ const char* malloc_conf = "oversize_threshold:0";
 }
 
 int main(int argc, char** argv) {
+  blotter::PerfCountersOff();  // RocksDB's counters, on this thread
   CLI::App app("blotter: event-sourced incident case management for 110 emergency call centres",
                "blotter");
   app.require_subcommand(1);
