@@ -18,11 +18,11 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "events/aggregate.h"
 #include "events/event_log.h"
+#include "events/string_map.h"
 
 namespace blotter {
 
@@ -117,7 +117,7 @@ class CommandHandler {
   EventLog* log_;
   Clock* clock_;
   CommandHandlerOptions options_;
-  std::unordered_map<std::string, IncidentState> cache_;
+  StringMap<IncidentState> cache_;
   std::unique_ptr<Appender> appender_;  // with pipeline_appends
 };
 

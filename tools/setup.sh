@@ -8,7 +8,7 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev
   flatbuffers-compiler libflatbuffers-dev
   libgtest-dev libgmock-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libabsl-dev
   libjemalloc-dev
   clang-format
   # the Kafka broker (tools/kafka/, resolved from Maven Central) and the interop client
