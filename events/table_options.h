@@ -1,7 +1,8 @@
 #pragma once
 
-// RocksDB table options shared by the embedded log and the projections' view
-// store, so both bound their memory the same way.
+// RocksDB settings shared by the embedded log and the projections' view
+// store: table options, so both bound their memory the same way, and perf
+// counters off.
 
 #include <rocksdb/listener.h>
 #include <rocksdb/table.h>
