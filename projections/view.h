@@ -38,7 +38,7 @@ class View {
   }
   // Each applied event, in log order.
   virtual void Apply(const Change& change, rocksdb::WriteBatch* batch) {}
-  // Once per incident a batch touched, in the order of its key (IncidentKey):
+  // Once per incident the batch applied events to, in its key's order (IncidentKey):
   // its state before the batch (version 0 when new) and after, and its
   // Change::incident_slot. Views of state, not of events, work here: what the
   // events in between did cancels out.
