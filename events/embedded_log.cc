@@ -938,8 +938,7 @@ Result<std::vector<LogRecord>> EmbeddedLog::ReadAt(std::span<const Position> pos
     if (st[i].IsNotFound() ||
         (st[i].ok() && (values[i].size() < kLogValuePrefix ||
                         static_cast<int32_t>(GetBE(values[i], 0, 4)) != p.partition))) {
-      return Status::NotFound(
-          fmt::format("the log holds no event at {}:{}", p.partition, p.offset));
+      return NoEventAt(p);
     }
     BLOTTER_RETURN_IF_ERROR(FromRocks(st[i], "read the log"));
     out.push_back(LogRecord{p, values[i].substr(kLogValuePrefix)});

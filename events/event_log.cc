@@ -68,6 +68,10 @@ Result<std::vector<Position>> ReaderStart(const ReaderOptions& options, int32_t 
   return start;
 }
 
+Status NoEventAt(const Position& p) {
+  return Status::NotFound(fmt::format("the log holds no event at {}:{}", p.partition, p.offset));
+}
+
 Result<std::vector<LogRecord>> EventLog::ReadAt(std::span<const Position> positions) {
   std::vector<LogRecord> out;
   for (const Position& p : positions) {
@@ -77,10 +81,7 @@ Result<std::vector<LogRecord>> EventLog::ReadAt(std::span<const Position> positi
     BLOTTER_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, NewReader(ro));
     auto got = reader->Poll(1, std::chrono::seconds(30));
     if (!got.ok() && got.status().code() != StatusCode::kEndOfStream) return got.status();
-    if (!got.ok() || got->empty() || (*got)[0].position != p) {
-      return Status::NotFound(
-          fmt::format("the log holds no event at {}:{}", p.partition, p.offset));
-    }
+    if (!got.ok() || got->empty() || (*got)[0].position != p) return NoEventAt(p);
     out.push_back(std::move((*got)[0]));
   }
   return out;

@@ -141,6 +141,9 @@ class EventLog {
 // match the partitions read.
 Result<std::vector<Position>> ReaderStart(const ReaderOptions& options, int32_t partitions);
 
+// ReadAt's kNotFound for `p`, the same from every backend.
+Status NoEventAt(const Position& p);
+
 // Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2).
 int32_t Murmur2(std::string_view key);
 // Kafka's default partition for a key: (murmur2(key) & 0x7fffffff) % partitions.

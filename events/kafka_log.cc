@@ -735,9 +735,6 @@ Result<std::vector<LogRecord>> KafkaLog::ReadAt(std::span<const Position> positi
   constexpr int64_t kReadOnWithin = 256;
   Position next{-1, -1};  // what the consumer returns next, if it is assigned
   const auto deadline = Clock::now() + std::chrono::milliseconds(impl_->options.timeout_ms);
-  auto missing = [](const Position& p) {
-    return Status::NotFound(fmt::format("the log holds no event at {}:{}", p.partition, p.offset));
-  };
   Status st = [&]() -> Status {
     for (const Position& p : positions) {
       if (p.partition < 0 || p.partition >= impl_->partitions || p.offset < 0) {
@@ -763,11 +760,11 @@ Result<std::vector<LogRecord>> KafkaLog::ReadAt(std::span<const Position> positi
         if (m->err() == RdKafka::ERR__PARTITION_EOF ||
             m->err() == RdKafka::ERR__AUTO_OFFSET_RESET ||
             m->err() == RdKafka::ERR_OFFSET_OUT_OF_RANGE) {
-          return missing(p);
+          return NoEventAt(p);
         }
         if (m->err() != RdKafka::ERR_NO_ERROR) return KafkaError(m->err(), "consume");
         if (m->partition() != p.partition || m->offset() < p.offset) continue;
-        if (m->offset() > p.offset) return missing(p);  // a transaction marker's, or aborted
+        if (m->offset() > p.offset) return NoEventAt(p);  // a transaction marker's, or aborted
         next = Position{p.partition, p.offset + 1};
         out.push_back(LogRecord{p, std::string(static_cast<const char*>(m->payload()), m->len())});
         break;
