@@ -90,8 +90,11 @@ class Simulator {
  private:
   struct Plan;
   struct Step;
+  struct Seed;
   void GenerateDay();
-  void AddCall(Plan&& plan);
+  // A free slot of plans_, its plan default-constructed.
+  uint32_t TakePlanSlot();
+  void AddCall(uint32_t slot);
   void PlanSeries();
   Command Materialize(Plan& plan, int step) const;
 
