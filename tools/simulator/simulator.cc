@@ -173,8 +173,6 @@ double Simulator::ExpectedCalls() const {
          std::max(1.0, henan_population_);
 }
 
-// Fills in a call's life: channel, place, words, times, units and outcome;
-// counts it in the truth; and queues its steps.
 uint32_t Simulator::TakePlanSlot() {
   if (!free_plans_.empty()) {
     const uint32_t index = free_plans_.back();
@@ -185,8 +183,9 @@ uint32_t Simulator::TakePlanSlot() {
   return static_cast<uint32_t>(plans_.size() - 1);
 }
 
+// Fills in a call's life: channel, place, words, times, units and outcome;
+// counts it in the truth; and queues its steps. In its slot, where it stays.
 void Simulator::AddCall(uint32_t index) {
-  // Filled in where it will stay, not moved there at the end.
   Plan& plan = plans_[index];
   const Profile& p = *profile_;
   Rng& rng = rng_;
