@@ -239,7 +239,7 @@ struct EmbeddedLog::Impl {
     std::sort(keyed.begin(), keyed.end(),
               [&](const Keyed& a, const Keyed& b) { return key_of(a) < key_of(b); });
     rocksdb::WriteBatch b(keys.size() + entries.size() * kPositionEntrySize + 64);
-    thread_local std::string value;
+    std::string value;
     // Each run of an incident's events, sequence after sequence: one record
     // under the first one's key.
     for (size_t i = 0, j; i < keyed.size(); i = j) {

@@ -17,6 +17,7 @@
 #include "events/codec.h"
 #include "events/hash_chain.h"
 #include "events/incident_key.h"
+#include "events/position_entry.h"
 #include "events/sample_events.h"
 #include "tests/log_conformance.h"
 #include "tests/scratch_dir.h"
@@ -54,6 +55,9 @@ INSTANTIATE_TEST_SUITE_P(Embedded, LogConformanceTest, ::testing::Values(&MakeEm
                          [](const auto&) { return std::string("RocksDB"); });
 
 // The log's RocksDB opened directly, to damage or rewrite it as a test needs.
+// The sequence an index key ends with.
+uint64_t KeySequence(const std::string& key) { return GetBE(key, key.size() - 8, 8); }
+
 struct RawLog {
   explicit RawLog(const std::string& dir) {
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -87,11 +91,10 @@ struct RawLog {
     for (const auto& [k, v] : runs) {
       ASSERT_EQ(v.size() % 20, 0u) << "index records are runs of 20-byte entries";
       ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), index(), k).ok());
-      uint64_t first = 0;
-      for (size_t i = k.size() - 8; i < k.size(); ++i) first = first << 8 | uint8_t(k[i]);
+      const uint64_t first = KeySequence(k);
       for (size_t i = 0; i < v.size() / 20; ++i) {
         std::string key = k.substr(0, k.size() - 8);
-        for (int b = 7; b >= 0; --b) key.push_back(static_cast<char>((first + i) >> (8 * b)));
+        PutBE(&key, first + i, 8);
         const auto [nk, nv] = rewrite(key, v.substr(20 * i, 20));
         ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), index(), nk, nv).ok());
         ++*records;
@@ -279,9 +282,7 @@ TEST(EmbeddedLogTest, AnIndexOfAnEntryPerEventReadsWithoutReindexing) {
           [&](const std::string& k, const std::string& entry) {
             if (format == 3) return std::pair(k, entry);
             const std::string id = IncidentIdOf(k.substr(0, k.size() - 9));
-            uint64_t seq = 0;
-            for (size_t i = k.size() - 8; i < k.size(); ++i) seq = seq << 8 | uint8_t(k[i]);
-            return std::pair(k, entry.substr(0, 12) + hashes.at({id, seq}));
+            return std::pair(k, entry.substr(0, 12) + hashes.at({id, KeySequence(k)}));
           },
           &records);
       ASSERT_EQ(records, 6);
@@ -361,9 +362,7 @@ TEST(EmbeddedLogTest, TheIndexKeepsARecordPerRunOfEvents) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string k = it->key().ToString();
     if (k[0] == '\xff') continue;
-    uint64_t seq = 0;
-    for (size_t i = k.size() - 8; i < k.size(); ++i) seq = seq << 8 | uint8_t(k[i]);
-    records.emplace_back(seq, it->value().size());
+    records.emplace_back(KeySequence(k), it->value().size());
   }
   EXPECT_EQ(records, (std::vector<std::pair<uint64_t, size_t>>{{1, 60}, {4, 40}}));
 }

@@ -35,21 +35,17 @@ std::string HistoryView::Key(std::string_view id, uint64_t sequence) {
 void HistoryView::Apply(const Change& c, rocksdb::WriteBatch*) {
   if (c.incident_slot >= by_slot_.size()) by_slot_.resize(c.incident_slot + 1);
   Pending& p = by_slot_[c.incident_slot];
-  if (p.id.empty()) {
-    p.id = c.after.incident_id;
-    p.first_sequence = c.event.sequence();
-  }
+  if (p.entries.empty()) p.first_sequence = c.event.sequence();
   AppendPositionEntry(&p.entries, c.position,
                       std::string_view(reinterpret_cast<const char*>(c.event.hash()->data()),
                                        c.event.hash()->size()));
 }
 
-void HistoryView::Finish(const IncidentState&, const IncidentState&, uint32_t incident_slot,
+void HistoryView::Finish(const IncidentState&, const IncidentState& after, uint32_t incident_slot,
                          rocksdb::WriteBatch* batch) {
   Pending& p = by_slot_[incident_slot];
-  batch->Put(store_->cf(Cf::kHistory), Key(p.id, p.first_sequence), p.entries)
+  batch->Put(store_->cf(Cf::kHistory), Key(after.incident_id, p.first_sequence), p.entries)
       .PermitUncheckedError();
-  p.id = {};
   p.entries.clear();  // keeps its buffer for the next batch
 }
 

@@ -56,9 +56,8 @@ class HistoryView final : public View {
 
  private:
   struct Pending {
-    std::string_view id;  // into the runner's state, valid until Finish
     uint64_t first_sequence = 0;
-    std::string entries;
+    std::string entries;  // empty between batches
   };
   ViewStore* store_;
   std::vector<Pending> by_slot_;  // by Change::incident_slot

@@ -704,11 +704,12 @@ int RunProjectBench(const ProjectBenchOptions& o) {
       }
     }
     for (size_t i = 0; i < view_sets.size(); ++i) {
-      const auto [lo, hi] = std::minmax_element(sides[i].ratios.begin(), sides[i].ratios.end());
+      const auto [least, most] =
+          std::minmax_element(sides[i].ratios.begin(), sides[i].ratios.end());
       PrintLine(fmt::format(
           "  {:>10}  {:>12.0f} {:>8.0f}  {:<30} {:>12.0f} {:>8.0f} {:>9.0f}% {:>4.0f}-{:.0f}%", n,
           Median(ceiling_rates), ceiling_peak / 1024.0, view_sets[i], Median(sides[i].rates),
-          sides[i].peak / 1024.0, 100.0 * Median(sides[i].ratios), 100.0 * *lo, 100.0 * *hi));
+          sides[i].peak / 1024.0, 100.0 * Median(sides[i].ratios), 100.0 * *least, 100.0 * *most));
     }
     fs::remove_all(views, ec);
   }
