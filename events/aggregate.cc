@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "events/hash_chain.h"
 #include "events/vocabulary.h"
@@ -309,42 +310,184 @@ Status CheckOpen(const IncidentState& s, std::string_view what) {
   return Status::Ok();
 }
 
-Status CheckLocation(const fb::LocationT* l) {
-  if (!l) return Bad("receive needs a location");
-  if (!IsDivisionCode(l->division)) {
-    return Bad(
-        fmt::format("location.division '{}' is not a six-digit GB/T 2260 code", l->division));
+// The fields of a payload that the rules read, as views into either form of
+// it: a command's (Object API) or a logged event's (flatbuffer). So a
+// projection checks an event without copying its payload out first (UnPack
+// and the Command around it were a sixth of a rebuild's runner thread).
+std::string_view View(const std::string& s) { return s; }
+std::string_view View(const flatbuffers::String* s) {
+  return s ? s->string_view() : std::string_view();
+}
+
+struct ReceivedFacts {
+  fb::Channel channel;
+  bool has_location;
+  std::string_view division;
+  double lat, lon;
+  std::string_view referred_by;
+  bool has_happened;
+  Micros earliest, latest;
+};
+ReceivedFacts Facts(const fb::IncidentReceivedT& p) {
+  const fb::LocationT* l = p.location.get();
+  const fb::TimeWindowT* h = p.happened.get();
+  return {p.channel,     l != nullptr, l ? View(l->division) : "", l ? l->lat : 0,   l ? l->lon : 0,
+          p.referred_by, h != nullptr, h ? h->earliest : 0,        h ? h->latest : 0};
+}
+ReceivedFacts Facts(const fb::IncidentReceived& p) {
+  const fb::Location* l = p.location();
+  const fb::TimeWindow* h = p.happened();
+  return {p.channel(),      l != nullptr,          l ? View(l->division()) : "",
+          l ? l->lat() : 0, l ? l->lon() : 0,      View(p.referred_by()),
+          h != nullptr,     h ? h->earliest() : 0, h ? h->latest() : 0};
+}
+
+struct ClassifiedFacts {
+  fb::Category category;
+  fb::Subtype subtype;
+  bool entities_complete;  // each has a kind and a value
+};
+ClassifiedFacts Facts(const fb::IncidentClassifiedT& p) {
+  bool complete = true;
+  for (const auto& e : p.entities) {
+    complete = complete && e->kind != fb::EntityKind::unknown && !e->value.empty();
   }
-  if (!std::isfinite(l->lat) || !std::isfinite(l->lon) || l->lat < -90 || l->lat > 90 ||
-      l->lon < -180 || l->lon > 180) {
+  return {p.category, p.subtype, complete};
+}
+ClassifiedFacts Facts(const fb::IncidentClassified& p) {
+  bool complete = true;
+  if (p.entities()) {
+    for (const fb::Entity* e : *p.entities()) {
+      complete = complete && e->kind() != fb::EntityKind::unknown && !View(e->value()).empty();
+    }
+  }
+  return {p.category(), p.subtype(), complete};
+}
+
+struct AssignedFacts {
+  std::string_view unit_id;
+  fb::UnitKind unit_kind;
+  bool reinforcement;
+};
+AssignedFacts Facts(const fb::UnitAssignedT& p) {
+  return {p.unit_id, p.unit_kind, p.reinforcement};
+}
+AssignedFacts Facts(const fb::UnitAssigned& p) {
+  return {View(p.unit_id()), p.unit_kind(), p.reinforcement()};
+}
+
+struct ArrivedFacts {
+  std::string_view unit_id;
+};
+ArrivedFacts Facts(const fb::UnitArrivedT& p) { return {p.unit_id}; }
+ArrivedFacts Facts(const fb::UnitArrived& p) { return {View(p.unit_id())}; }
+
+struct TransferredFacts {
+  fb::TransferDestination destination;
+  std::string_view jurisdiction;
+};
+TransferredFacts Facts(const fb::IncidentTransferredT& p) {
+  return {p.destination, p.jurisdiction};
+}
+TransferredFacts Facts(const fb::IncidentTransferred& p) {
+  return {p.destination(), View(p.jurisdiction())};
+}
+
+struct ResolvedFacts {
+  fb::Disposition disposition;
+  uint32_t count;
+  std::string_view duplicate_of;
+};
+ResolvedFacts Facts(const fb::IncidentResolvedT& p) {
+  return {p.disposition, p.count, p.duplicate_of};
+}
+ResolvedFacts Facts(const fb::IncidentResolved& p) {
+  return {p.disposition(), p.count(), View(p.duplicate_of())};
+}
+
+// Reopen's reason, a note's text.
+struct TextFacts {
+  std::string_view text;
+};
+TextFacts Facts(const fb::IncidentReopenedT& p) { return {p.reason}; }
+TextFacts Facts(const fb::IncidentReopened& p) { return {View(p.reason())}; }
+TextFacts Facts(const fb::NoteAddedT& p) { return {p.text}; }
+TextFacts Facts(const fb::NoteAdded& p) { return {View(p.text())}; }
+
+struct LinkedFacts {
+  std::string_view case_id;
+  std::string_view linked_incident_id;
+  double score;
+  std::string_view algorithm_version;
+};
+LinkedFacts Facts(const fb::CaseLinkedT& p) {
+  return {p.case_id, p.linked_incident_id, p.score, p.algorithm_version};
+}
+LinkedFacts Facts(const fb::CaseLinked& p) {
+  return {View(p.case_id()), View(p.linked_incident_id()), p.score(), View(p.algorithm_version())};
+}
+
+// A confirmation's or a rejection's.
+struct LinkDecisionFacts {
+  std::string_view case_id, by, reason;
+};
+template <typename T>
+requires std::is_same_v<T, fb::CaseLinkConfirmedT> || std::is_same_v<T, fb::CaseLinkRejectedT>
+    LinkDecisionFacts Facts(const T& p) {
+  return {p.case_id, p.by, p.reason};
+}
+template <typename T>
+requires std::is_same_v<T, fb::CaseLinkConfirmed> || std::is_same_v<T, fb::CaseLinkRejected>
+    LinkDecisionFacts Facts(const T& p) {
+  return {View(p.case_id()), View(p.by()), View(p.reason())};
+}
+
+// Payload `T` (a flatbuffer table type) of a command's union, or of a logged
+// event (whose decoding checked that it has one).
+template <typename T>
+const typename T::NativeTableType& PayloadOf(const fb::PayloadUnion& u) {
+  return *static_cast<const typename T::NativeTableType*>(u.value);
+}
+template <typename T>
+const T& PayloadOf(const fb::Event& e) {
+  return *e.payload_as<T>();
+}
+
+Status CheckLocation(const ReceivedFacts& p) {
+  if (!p.has_location) return Bad("receive needs a location");
+  if (!IsDivisionCode(p.division)) {
+    return Bad(fmt::format("location.division '{}' is not a six-digit GB/T 2260 code", p.division));
+  }
+  if (!std::isfinite(p.lat) || !std::isfinite(p.lon) || p.lat < -90 || p.lat > 90 || p.lon < -180 ||
+      p.lon > 180) {
     return Bad("location lat/lon are not WGS84 degrees");
   }
   return Status::Ok();
 }
 
-Status DecideReceived(const IncidentState& s, const fb::IncidentReceivedT& p, Micros at) {
+Status DecideReceived(const IncidentState& s, const ReceivedFacts& p, Micros at) {
   if (s.exists()) {
     return Status::AlreadyExists(fmt::format("incident {} was already received at {}",
                                              s.incident_id, FormatTime(s.received_at)));
   }
   if (p.channel == fb::Channel::unknown) return Bad("receive needs a channel");
-  BLOTTER_RETURN_IF_ERROR(CheckLocation(p.location.get()));
+  BLOTTER_RETURN_IF_ERROR(CheckLocation(p));
   if ((p.channel == fb::Channel::platform_referral || p.channel == fb::Channel::agency_transfer) &&
       p.referred_by.empty()) {
     return Bad(fmt::format("a {} needs referred_by (who referred it)", Name(p.channel)));
   }
-  if (p.happened) {
-    if (p.happened->earliest > p.happened->latest) {
+  if (p.has_happened) {
+    if (p.earliest > p.latest) {
       return Bad("happened.from is after happened.to");
     }
-    if (p.happened->earliest > at + kMaxClockSkew) {
+    if (p.earliest > at + kMaxClockSkew) {
       return Rule("happened lies after the call was received");
     }
   }
   return Status::Ok();
 }
 
-Status DecideClassified(const IncidentState& s, const fb::IncidentClassifiedT& p) {
+Status DecideClassified(const IncidentState& s, const ClassifiedFacts& p) {
   BLOTTER_RETURN_IF_ERROR(CheckOpen(s, "classify"));
   if (p.category == fb::Category::unknown) return Bad("classify needs a category");
   if (p.subtype == fb::Subtype::unknown) return Bad("classify needs a subtype");
@@ -353,15 +496,11 @@ Status DecideClassified(const IncidentState& s, const fb::IncidentClassifiedT& p
     return Bad(fmt::format("subtype {} belongs to category {}, not {}", Name(p.subtype), Name(of),
                            Name(p.category)));
   }
-  for (const auto& e : p.entities) {
-    if (e->kind == fb::EntityKind::unknown || e->value.empty()) {
-      return Bad("each entity needs a kind and a value");
-    }
-  }
+  if (!p.entities_complete) return Bad("each entity needs a kind and a value");
   return Status::Ok();
 }
 
-Status DecideAssigned(const IncidentState& s, const fb::UnitAssignedT& p) {
+Status DecideAssigned(const IncidentState& s, const AssignedFacts& p) {
   BLOTTER_RETURN_IF_ERROR(CheckOpen(s, "assign a unit"));
   if (p.unit_id.empty()) return Bad("assign needs a unit_id");
   if (p.unit_kind == fb::UnitKind::unknown) return Bad("assign needs a unit_kind");
@@ -375,7 +514,7 @@ Status DecideAssigned(const IncidentState& s, const fb::UnitAssignedT& p) {
   return Status::Ok();
 }
 
-Status DecideArrived(const IncidentState& s, const fb::UnitArrivedT& p, Micros at) {
+Status DecideArrived(const IncidentState& s, const ArrivedFacts& p, Micros at) {
   BLOTTER_RETURN_IF_ERROR(CheckOpen(s, "record an arrival"));
   if (p.unit_id.empty()) return Bad("arrive needs a unit_id");
   const UnitState* u = s.FindUnit(p.unit_id);
@@ -393,7 +532,7 @@ Status DecideArrived(const IncidentState& s, const fb::UnitArrivedT& p, Micros a
   return Status::Ok();
 }
 
-Status DecideTransferred(const IncidentState& s, const fb::IncidentTransferredT& p) {
+Status DecideTransferred(const IncidentState& s, const TransferredFacts& p) {
   BLOTTER_RETURN_IF_ERROR(CheckOpen(s, "transfer"));
   if (p.destination == fb::TransferDestination::unknown) return Bad("transfer needs a destination");
   if (p.destination == fb::TransferDestination::jurisdiction) {
@@ -409,8 +548,7 @@ Status DecideTransferred(const IncidentState& s, const fb::IncidentTransferredT&
   return Status::Ok();
 }
 
-Status DecideResolved(const IncidentState& s, const fb::IncidentResolvedT& p,
-                      const DecideContext& ctx) {
+Status DecideResolved(const IncidentState& s, const ResolvedFacts& p, const DecideContext& ctx) {
   BLOTTER_RETURN_IF_ERROR(CheckOpen(s, "resolve"));
   if (s.category == fb::Category::unknown) {
     return Rule("an incident must be classified before it is resolved");
@@ -450,7 +588,7 @@ Status DecideResolved(const IncidentState& s, const fb::IncidentResolvedT& p,
   return Status::Ok();
 }
 
-Status DecideLinked(const IncidentState& s, const fb::CaseLinkedT& p, const DecideContext& ctx) {
+Status DecideLinked(const IncidentState& s, const LinkedFacts& p, const DecideContext& ctx) {
   if (s.category == fb::Category::unknown) return Rule("only classified incidents are linked");
   if (p.case_id.empty()) return Bad("link needs a case_id");
   if (p.algorithm_version.empty()) return Bad("link needs an algorithm_version");
@@ -477,8 +615,7 @@ Status DecideLinked(const IncidentState& s, const fb::CaseLinkedT& p, const Deci
   return Status::Ok();
 }
 
-template <typename T>
-Status DecideLinkDecision(const IncidentState& s, const T& p, bool confirm) {
+Status DecideLinkDecision(const IncidentState& s, const LinkDecisionFacts& p, bool confirm) {
   if (p.case_id.empty()) return Bad("needs a case_id");
   if (p.by.empty()) return Bad("needs 'by', the officer deciding");
   if (!confirm && p.reason.empty()) return Bad("a rejection needs a reason");
@@ -493,43 +630,46 @@ Status DecideLinkDecision(const IncidentState& s, const T& p, bool confirm) {
   return Status::Ok();
 }
 
-Status DecidePayload(const IncidentState& s, const Command& c, Micros at,
-                     const DecideContext& ctx) {
-  const fb::PayloadUnion& u = c.payload;
-  if (u.type == fb::Payload::IncidentReceived) {
-    return DecideReceived(s, *u.AsIncidentReceived(), at);
+// `payload`: a command's (fb::PayloadUnion) or a logged event (fb::Event).
+template <typename Source>
+Status DecidePayload(const IncidentState& s, fb::Payload type, const Source& payload,
+                     std::string_view incident_id, Micros at, const DecideContext& ctx) {
+  if (type == fb::Payload::IncidentReceived) {
+    return DecideReceived(s, Facts(PayloadOf<fb::IncidentReceived>(payload)), at);
   }
   if (!s.exists()) {
-    return Status::NotFound(fmt::format("incident {} does not exist", c.incident_id));
+    return Status::NotFound(fmt::format("incident {} does not exist", incident_id));
   }
   if (at < s.received_at) {
     return Rule(fmt::format("{} at {} is before the incident was received ({})",
-                            CommandTypeName(u.type), FormatTime(at), FormatTime(s.received_at)));
+                            CommandTypeName(type), FormatTime(at), FormatTime(s.received_at)));
   }
-  switch (u.type) {
+  switch (type) {
     case fb::Payload::IncidentClassified:
-      return DecideClassified(s, *u.AsIncidentClassified());
+      return DecideClassified(s, Facts(PayloadOf<fb::IncidentClassified>(payload)));
     case fb::Payload::UnitAssigned:
-      return DecideAssigned(s, *u.AsUnitAssigned());
+      return DecideAssigned(s, Facts(PayloadOf<fb::UnitAssigned>(payload)));
     case fb::Payload::UnitArrived:
-      return DecideArrived(s, *u.AsUnitArrived(), at);
+      return DecideArrived(s, Facts(PayloadOf<fb::UnitArrived>(payload)), at);
     case fb::Payload::IncidentTransferred:
-      return DecideTransferred(s, *u.AsIncidentTransferred());
+      return DecideTransferred(s, Facts(PayloadOf<fb::IncidentTransferred>(payload)));
     case fb::Payload::IncidentResolved:
-      return DecideResolved(s, *u.AsIncidentResolved(), ctx);
+      return DecideResolved(s, Facts(PayloadOf<fb::IncidentResolved>(payload)), ctx);
     case fb::Payload::IncidentReopened:
       if (s.open()) return Rule("only a resolved or transferred incident can be reopened");
-      if (u.AsIncidentReopened()->reason.empty()) return Bad("reopen needs a reason");
+      if (Facts(PayloadOf<fb::IncidentReopened>(payload)).text.empty()) {
+        return Bad("reopen needs a reason");
+      }
       return Status::Ok();
     case fb::Payload::NoteAdded:
-      if (u.AsNoteAdded()->text.empty()) return Bad("note needs text");
+      if (Facts(PayloadOf<fb::NoteAdded>(payload)).text.empty()) return Bad("note needs text");
       return Status::Ok();
     case fb::Payload::CaseLinked:
-      return DecideLinked(s, *u.AsCaseLinked(), ctx);
+      return DecideLinked(s, Facts(PayloadOf<fb::CaseLinked>(payload)), ctx);
     case fb::Payload::CaseLinkConfirmed:
-      return DecideLinkDecision(s, *u.AsCaseLinkConfirmed(), true);
+      return DecideLinkDecision(s, Facts(PayloadOf<fb::CaseLinkConfirmed>(payload)), true);
     case fb::Payload::CaseLinkRejected:
-      return DecideLinkDecision(s, *u.AsCaseLinkRejected(), false);
+      return DecideLinkDecision(s, Facts(PayloadOf<fb::CaseLinkRejected>(payload)), false);
     default:
       return Bad("command has no payload");
   }
@@ -561,36 +701,34 @@ class ReplayContext final : public DecideContext {
   Micros now_;
 };
 
-}  // namespace
-
 // The rules a command must keep, ids aside: not in the future, and the
-// payload's own. Returns when the command happened.
-Result<Micros> CheckRules(const IncidentState& s, const Command& c, const DecideContext& ctx) {
+// payload's own (`payload`: as DecidePayload's). Returns when it happened.
+template <typename Source>
+Result<Micros> CheckRules(const IncidentState& s, fb::Payload type, const Source& payload,
+                          std::string_view incident_id, Micros occurred_at,
+                          const DecideContext& ctx) {
   const Micros now = ctx.Now();
-  const Micros at = c.occurred_at != 0 ? c.occurred_at : now;
+  const Micros at = occurred_at != 0 ? occurred_at : now;
   if (at > now + kMaxClockSkew) {
     return Rule(fmt::format("{} is in the future (now is {})", FormatTime(at), FormatTime(now)));
   }
-  BLOTTER_RETURN_IF_ERROR(DecidePayload(s, c, at, ctx));
+  BLOTTER_RETURN_IF_ERROR(DecidePayload(s, type, payload, incident_id, at, ctx));
   return at;
 }
 
+}  // namespace
+
 Status CheckEvent(const IncidentState& state, const fb::Event& e) {
-  // Decide's rules without building the events: the command's ids and actor
-  // are present by construction (the verifier required the strings).
-  Command c;
-  c.incident_id = e.incident_id()->str();
-  c.occurred_at = e.occurred_at();
-  // The union's UnPack copies the payload into its Object API form.
-  c.payload.type = e.payload_type();
-  c.payload.value = fb::PayloadUnion::UnPack(e.payload(), e.payload_type(), nullptr);
-  const auto ctx = ReplayContext(std::max(e.recorded_at(), e.occurred_at()));
+  // Decide's rules, read from the event as it is: its ids and actor are
+  // present by construction (the verifier required the strings).
+  const ReplayContext ctx(std::max(e.recorded_at(), e.occurred_at()));
+  const std::string_view id = e.incident_id()->string_view();
   if (state.incident_id.empty()) {
     IncidentState s = state;
-    s.incident_id = c.incident_id;
-    return CheckRules(s, c, ctx).status();
+    s.incident_id = id;
+    return CheckRules(s, e.payload_type(), e, id, e.occurred_at(), ctx).status();
   }
-  return CheckRules(state, c, ctx).status();
+  return CheckRules(state, e.payload_type(), e, id, e.occurred_at(), ctx).status();
 }
 
 namespace {
@@ -603,7 +741,8 @@ Result<std::vector<fb::EventT>> DecideWith(const IncidentState& s, const Command
   if (c.command_id.empty()) return Bad("command needs a command_id");
   if (c.incident_id.empty()) return Bad("command needs an incident_id");
   if (c.actor.empty()) return Bad("command needs an actor (operator, unit or service id)");
-  BLOTTER_ASSIGN_OR_RETURN(const Micros at, CheckRules(s, c, ctx));
+  BLOTTER_ASSIGN_OR_RETURN(
+      const Micros at, CheckRules(s, c.payload.type, c.payload, c.incident_id, c.occurred_at, ctx));
 
   std::vector<fb::EventT> out;
   fb::EventT e = NewEvent(s, c, at, s.version + 1);

@@ -84,7 +84,7 @@ struct IncidentState {
          closed_at = 0;
   int reopen_count = 0;
   int note_count = 0;
-  std::map<std::string, LinkStatus> cases;
+  std::map<std::string, LinkStatus, std::less<>> cases;
   CommandRanges commands;
 
   bool exists() const { return status != IncidentStatus::kNone; }
