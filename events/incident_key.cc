@@ -43,10 +43,16 @@ std::string IncidentKey(std::string_view id) {
   return key;
 }
 
+void AppendIncidentSequenceKey(std::string_view incident_id, uint64_t sequence, std::string* out) {
+  AppendIncidentKey(incident_id, out);
+  out->push_back('\0');
+  PutBE(out, sequence, 8);
+}
+
 std::string IncidentSequenceKey(std::string_view incident_id, uint64_t sequence) {
-  std::string k = IncidentKey(incident_id);
-  k.push_back('\0');
-  PutBE(&k, sequence, 8);
+  std::string k;
+  k.reserve(incident_id.size() + 10);
+  AppendIncidentSequenceKey(incident_id, sequence, &k);
   return k;
 }
 

@@ -29,6 +29,8 @@ void AppendIncidentKey(std::string_view incident_id, std::string* out);
 // order, its day's incidents side by side (the embedded log's index, the
 // history view).
 std::string IncidentSequenceKey(std::string_view incident_id, uint64_t sequence);
+// The same, appended to `out`.
+void AppendIncidentSequenceKey(std::string_view incident_id, uint64_t sequence, std::string* out);
 
 // How many of a key's first bytes name its day ('\x01' and YYYYMMDD), for
 // stores that cut their files at each day.

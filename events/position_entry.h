@@ -15,8 +15,16 @@
 
 namespace blotter {
 
+// The low `bytes` bytes of `v`, big-endian, at `at`.
+inline void StoreBE(char* at, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) at[i] = static_cast<char>((v >> (8 * (bytes - 1 - i))) & 0xff);
+}
+
+// One append, not a push_back per byte: this runs for every event indexed.
 inline void PutBE(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char be[8];
+  StoreBE(be, v, bytes);
+  out->append(be, static_cast<size_t>(bytes));
 }
 
 // `bytes` bytes of `in` from `pos`, which must hold them.
@@ -32,9 +40,11 @@ inline constexpr size_t kPositionEntrySize = 4 + 8 + kWitnessSize;
 // Appends the entry of the event at `p` whose hash is `hash` (at least
 // kWitnessSize bytes).
 inline void AppendPositionEntry(std::string* out, Position p, std::string_view hash) {
-  PutBE(out, static_cast<uint32_t>(p.partition), 4);
-  PutBE(out, static_cast<uint64_t>(p.offset), 8);
-  out->append(hash.substr(0, kWitnessSize));
+  char entry[kPositionEntrySize];
+  StoreBE(entry, static_cast<uint32_t>(p.partition), 4);
+  StoreBE(entry + 4, static_cast<uint64_t>(p.offset), 8);
+  hash.copy(entry + 12, kWitnessSize);
+  out->append(entry, kPositionEntrySize);
 }
 
 // Of an entry (at least its first 12 bytes; the witness needs all 20).

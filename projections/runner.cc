@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <set>
-#include <unordered_map>
 
 #include "events/hash_chain.h"
 #include "events/table_options.h"
@@ -189,10 +188,13 @@ Status Runner::LoadTouched(const std::vector<LogRecord>& records,
     t.id = id;
     t.key = IncidentKey(id);
   }
+  // Sorted as (key, index) pairs side by side rather than indexes into
+  // touched_, whose entries (two states each) are far apart.
+  sorting_.resize(touched_count_);
+  for (uint32_t i = 0; i < touched_count_; ++i) sorting_[i] = {touched_[i].key, i};
+  std::sort(sorting_.begin(), sorting_.end());
   key_order_.resize(touched_count_);
-  for (uint32_t i = 0; i < touched_count_; ++i) key_order_[i] = i;
-  std::sort(key_order_.begin(), key_order_.end(),
-            [this](uint32_t a, uint32_t b) { return touched_[a].key < touched_[b].key; });
+  for (uint32_t j = 0; j < touched_count_; ++j) key_order_[j] = sorting_[j].second;
   // One sorted MultiGet: each file's filter and index blocks are looked up
   // once for the whole batch rather than once per incident, which matters in
   // a rebuild, where most incidents asked for are not there yet.

@@ -21,10 +21,11 @@
 #include <functional>
 #include <memory>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "events/event_log.h"
+#include "events/string_map.h"
 #include "projections/store.h"
 #include "projections/view.h"
 
@@ -95,9 +96,10 @@ class Runner {
   // point into the batch's records.
   std::vector<Touched> touched_;
   size_t touched_count_ = 0;
-  std::vector<uint32_t> key_order_;       // touched_ indexes in key order
+  std::vector<uint32_t> key_order_;                             // touched_ indexes in key order
+  std::vector<std::pair<std::string_view, uint32_t>> sorting_;  // LoadTouched's, kept
   std::vector<uint32_t> record_touched_;  // record i's incident: touched_[record_touched_[i]]
-  std::unordered_map<std::string_view, uint32_t> by_id_;
+  absl::flat_hash_map<std::string_view, uint32_t, StringHash> by_id_;
 };
 
 // The views by name ("incidents", "history", "stats", "links");

@@ -93,13 +93,15 @@ std::string DigestAll(ViewStore& store) {
 }
 
 Result<RunStats> Project(EventLog* log, const std::string& dir, size_t batch = 2000,
-                         ViewStore::Access access = ViewStore::Access::kWrite) {
+                         ViewStore::Access access = ViewStore::Access::kWrite,
+                         std::function<void(uint64_t, uint64_t)> on_batch = {}) {
   BLOTTER_ASSIGN_OR_RETURN(auto store, ViewStore::Open(dir, access));
   BLOTTER_ASSIGN_OR_RETURN(auto views, MakeViews(store.get(), {}));
   RunnerOptions o;
   o.until_caught_up = true;
   o.batch_events = batch;
   o.bulk_persist_events = 3 * batch;
+  o.on_batch = std::move(on_batch);
   Runner runner(log, store.get(), std::move(views), o);
   return runner.Run();
 }
@@ -460,21 +462,34 @@ TEST_P(KillNineTest, RebuildAppliesEachEventExactlyOnce) {
   int kills = 0;
   std::set<int64_t> survived;  // checkpoints found after a kill
   for (int attempt = 0; attempt < 200; ++attempt) {
+    int pipe_fds[2];
+    ASSERT_EQ(pipe(pipe_fds), 0);
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       // A fresh process (fork() alone would copy RocksDB's thread pools
-      // without their threads, and bulk mode needs its flushes).
+      // without their threads, and bulk mode needs its flushes); it writes a
+      // line to the pipe after each batch it commits.
+      dup2(pipe_fds[1], STDOUT_FILENO);
       setenv("BLOTTER_KILL_CHILD_LOG", dir.Sub("log").c_str(), 1);
       setenv("BLOTTER_KILL_CHILD_VIEWS", dir.Sub("crashy").c_str(), 1);
       setenv("BLOTTER_KILL_CHILD_BULK", GetParam() == ViewStore::Access::kBulk ? "1" : "0", 1);
       execl("/proc/self/exe", "projections_test", static_cast<char*>(nullptr));
       _exit(4);
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(20000 + rng() % 130000));
+    close(pipe_fds[1]);
+    // Killed after a random number of its batches (of some 200 in a whole
+    // rebuild) and a random part of the next, so the kill lands anywhere in
+    // applying, committing or flushing, whatever the machine's speed.
+    const int batches = 1 + static_cast<int>(rng() % 20);
+    int seen = 0;
+    char c;
+    while (seen < batches && read(pipe_fds[0], &c, 1) == 1) seen += c == '\n';
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
+    close(pipe_fds[0]);  // only now: a child writing to a closed pipe would die of it
     if (WIFEXITED(status)) {
       ASSERT_EQ(WEXITSTATUS(status), 0);
       break;  // it finished before the kill
@@ -658,7 +673,8 @@ int main(int argc, char** argv) {
     if (!log.ok()) return 2;
     auto r = blotter::projections::Project(
         log->get(), views, 500,
-        std::string(bulk) == "1" ? ViewStore::Access::kBulk : ViewStore::Access::kWrite);
+        std::string(bulk) == "1" ? ViewStore::Access::kBulk : ViewStore::Access::kWrite,
+        [](uint64_t, uint64_t) { (void)!write(STDOUT_FILENO, "\n", 1); });
     return r.ok() ? 0 : 3;
   }
   ::testing::InitGoogleTest(&argc, argv);

@@ -144,6 +144,12 @@ Result<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& dir, Acces
   // compaction, 197 -> 189 MB of views.
   rocksdb::BlockBasedTableOptions states = bloom;
   states.block_size = 16 << 10;
+  // One filter block per file, not partitions: the files are 8 MiB at most
+  // (a filter of some 60 KiB, still held in the bounded cache), and the
+  // runner's sorted MultiGet then probes each file's filter once per batch
+  // of keys rather than a partition per key. 1M rebuild under callgrind:
+  // MultiGet 704M -> 305M instructions.
+  states.partition_filters = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
     const Cf c = static_cast<Cf>(i);

@@ -44,8 +44,9 @@ void HistoryView::Apply(const Change& c, rocksdb::WriteBatch*) {
 void HistoryView::Finish(const IncidentState&, const IncidentState& after, uint32_t incident_slot,
                          rocksdb::WriteBatch* batch) {
   Pending& p = by_slot_[incident_slot];
-  batch->Put(store_->cf(Cf::kHistory), Key(after.incident_id, p.first_sequence), p.entries)
-      .PermitUncheckedError();
+  key_.clear();
+  AppendIncidentSequenceKey(after.incident_id, p.first_sequence, &key_);
+  batch->Put(store_->cf(Cf::kHistory), key_, p.entries).PermitUncheckedError();
   p.entries.clear();  // keeps its buffer for the next batch
 }
 

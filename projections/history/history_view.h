@@ -61,6 +61,7 @@ class HistoryView final : public View {
   };
   ViewStore* store_;
   std::vector<Pending> by_slot_;  // by Change::incident_slot
+  std::string key_;               // Finish's, kept for its buffer
 };
 
 // An incident's events as the history view records them, read from `log` at

@@ -1,6 +1,7 @@
 #include "projections/incidents/incidents_view.h"
 
 #include <algorithm>
+#include <span>
 
 #include "events/vocabulary.h"
 
@@ -8,41 +9,47 @@ namespace blotter::projections {
 
 std::string IncidentsView::TimeAndId(const IncidentState& s) {
   std::string out;
-  const uint64_t t = static_cast<uint64_t>(s.received_at) ^ (uint64_t{1} << 63);  // sortable sign
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((t >> (8 * i)) & 0xff));
-  out.push_back('/');
-  out.append(s.incident_id);
+  AppendTimeAndId(s, &out);
   return out;
 }
 
-std::vector<std::string> IncidentsView::IndexKeys(const IncidentState& s) {
-  std::vector<std::string> keys;
-  if (!s.exists()) return keys;
-  const std::string tail = TimeAndId(s);
-  // Built by hand: this runs twice for every incident a batch touches.
+void IncidentsView::AppendTimeAndId(const IncidentState& s, std::string* out) {
+  const uint64_t t = static_cast<uint64_t>(s.received_at) ^ (uint64_t{1} << 63);  // sortable sign
+  char be[8];
+  for (int i = 0; i < 8; ++i) be[i] = static_cast<char>((t >> (8 * (7 - i))) & 0xff);
+  out->append(be, 8);
+  out->push_back('/');
+  out->append(s.incident_id);
+}
+
+size_t IncidentsView::IndexKeys(const IncidentState& s, std::vector<std::string>* keys) {
+  if (!s.exists()) return 0;
+  size_t n = 0;
   auto add = [&](std::initializer_list<std::string_view> parts) {
-    std::string& k = keys.emplace_back();
-    k.reserve(64);
+    if (n == keys->size()) keys->emplace_back().reserve(64);
+    std::string& k = (*keys)[n++];
+    k.clear();
     for (std::string_view p : parts) {
       k += p;
       k += '/';
     }
-    k += tail;
+    AppendTimeAndId(s, &k);
   };
-  keys.reserve(2 + s.units.size());
   add({"s", Name(s.subtype), s.division});  // subtype unknown until classified
   if (s.open()) add({"o", Name(s.status)});
   for (const auto& u : s.units) add({"u", u.unit_id});
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
+  const auto first = keys->begin();
+  std::sort(first, first + static_cast<std::ptrdiff_t>(n));
+  return static_cast<size_t>(std::unique(first, first + static_cast<std::ptrdiff_t>(n)) - first);
 }
 
 void IncidentsView::Finish(const IncidentState& before_state, const IncidentState& after_state,
                            uint32_t, rocksdb::WriteBatch* batch) {
-  const auto before = IndexKeys(before_state);
-  const auto after = IndexKeys(after_state);
-  auto in = [](const std::vector<std::string>& keys, const std::string& k) {
+  const size_t nb = IndexKeys(before_state, &before_keys_);
+  const size_t na = IndexKeys(after_state, &after_keys_);
+  const std::span<const std::string> before(before_keys_.data(), nb);
+  const std::span<const std::string> after(after_keys_.data(), na);
+  auto in = [](std::span<const std::string> keys, const std::string& k) {
     return std::binary_search(keys.begin(), keys.end(), k);
   };
   for (const auto& k : before) {

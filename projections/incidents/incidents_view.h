@@ -35,8 +35,10 @@ class IncidentsView final : public View {
               rocksdb::WriteBatch* batch) override;
 
   // The index keys of a state, sorted, each once (none for an incident that
-  // does not exist).
-  static std::vector<std::string> IndexKeys(const IncidentState& state);
+  // does not exist): their number n, the keys (*keys)[0, n). The strings
+  // past n are spare buffers, reused by the next call (this runs twice for
+  // every incident a batch touches).
+  static size_t IndexKeys(const IncidentState& state, std::vector<std::string>* keys);
   // The column family that holds an index key (or a prefix of one).
   static Cf IndexCf(std::string_view key) {
     if (key.starts_with("s/")) return Cf::kIncidentIndex;
@@ -44,9 +46,11 @@ class IncidentsView final : public View {
   }
   // "<received BE>/<id>": the tail every index key ends with.
   static std::string TimeAndId(const IncidentState& state);
+  static void AppendTimeAndId(const IncidentState& state, std::string* out);
 
  private:
   ViewStore* store_;
+  std::vector<std::string> before_keys_, after_keys_;  // Finish's, kept for their buffers
 };
 
 }  // namespace blotter::projections

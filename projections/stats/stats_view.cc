@@ -30,15 +30,18 @@ int StatsView::DelayBucket(Micros delay) {
       std::min<int64_t>(kLastDelayBucket, delay / (kDelayBucketSeconds * kMicrosPerSecond)));
 }
 
-std::vector<std::pair<std::string, int64_t>> StatsView::Contribution(const IncidentState& s) {
-  std::vector<std::pair<std::string, int64_t>> out;
-  if (!s.exists()) return out;
-  // Built by hand, not formatted: this runs twice for every incident a
-  // rebuild's batch touches.
+size_t StatsView::Contribution(const IncidentState& s,
+                               std::vector<std::pair<std::string, int64_t>>* out) {
+  if (!s.exists()) return 0;
+  // Built by hand, not formatted, into the strings `out` holds: this runs
+  // twice for every incident a rebuild's batch touches.
   const std::string day = Day(s.received_at);
+  size_t used = 0;
   auto add = [&](char kind, std::initializer_list<std::string_view> parts, int64_t n) {
-    std::string& k = out.emplace_back(std::string(), n).first;
-    k.reserve(64);
+    if (used == out->size()) out->emplace_back().first.reserve(64);
+    auto& [k, count] = (*out)[used++];
+    count = n;
+    k.clear();
     k += kind;
     k += '|';
     k += day;
@@ -55,7 +58,6 @@ std::vector<std::pair<std::string, int64_t>> StatsView::Contribution(const Incid
     two[1] = static_cast<char>('0' + b % 10);
     return std::string_view(two, 2);
   };
-  out.reserve(5);
   add('n', {Name(s.category), Name(s.subtype), Name(s.channel), Name(s.disposition)}, 1);
   if (s.status == IncidentStatus::kTransferred) add('t', {Name(s.transferred_to)}, 1);
   if (s.disposition_count > 0) add('c', {Name(s.disposition)}, s.disposition_count);
@@ -64,13 +66,17 @@ std::vector<std::pair<std::string, int64_t>> StatsView::Contribution(const Incid
     add('d', {bucket(s.first_dispatched_at - s.received_at, two)}, 1);
   }
   if (s.first_arrived_at) add('a', {bucket(s.first_arrived_at - s.received_at, two)}, 1);
-  return out;
+  return used;
 }
 
 void StatsView::Finish(const IncidentState& before, const IncidentState& after, uint32_t,
                        rocksdb::WriteBatch* batch) {
-  for (auto& [k, v] : Contribution(after)) pending_[std::move(k)] += v;
-  for (auto& [k, v] : Contribution(before)) pending_[std::move(k)] -= v;
+  for (size_t i = 0, n = Contribution(after, &counters_); i < n; ++i) {
+    pending_[counters_[i].first] += counters_[i].second;
+  }
+  for (size_t i = 0, n = Contribution(before, &counters_); i < n; ++i) {
+    pending_[counters_[i].first] -= counters_[i].second;
+  }
 }
 
 void StatsView::Flush(rocksdb::WriteBatch* batch) {

@@ -35,8 +35,11 @@ class StatsView final : public View {
               rocksdb::WriteBatch* batch) override;
   void Flush(rocksdb::WriteBatch* batch) override;
 
-  // The counters an incident in `state` contributes, each key once.
-  static std::vector<std::pair<std::string, int64_t>> Contribution(const IncidentState& state);
+  // The counters an incident in `state` contributes, each key once: their
+  // number n, the counters (*out)[0, n). The strings past n are spare
+  // buffers, reused by the next call.
+  static size_t Contribution(const IncidentState& state,
+                             std::vector<std::pair<std::string, int64_t>>* out);
   static std::string Day(Micros t);
   static int DelayBucket(Micros delay);
 
@@ -44,6 +47,7 @@ class StatsView final : public View {
   ViewStore* store_;
   // This batch's changes, one merge per counter when it commits.
   StringMap<int64_t> pending_;
+  std::vector<std::pair<std::string, int64_t>> counters_;  // Finish's, kept for their buffers
 };
 
 }  // namespace blotter::projections
