@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <span>
 
+#include "events/position_entry.h"
 #include "events/vocabulary.h"
 
 namespace blotter::projections {
@@ -15,9 +16,7 @@ std::string IncidentsView::TimeAndId(const IncidentState& s) {
 
 void IncidentsView::AppendTimeAndId(const IncidentState& s, std::string* out) {
   const uint64_t t = static_cast<uint64_t>(s.received_at) ^ (uint64_t{1} << 63);  // sortable sign
-  char be[8];
-  for (int i = 0; i < 8; ++i) be[i] = static_cast<char>((t >> (8 * (7 - i))) & 0xff);
-  out->append(be, 8);
+  PutBE(out, t, 8);
   out->push_back('/');
   out->append(s.incident_id);
 }
