@@ -285,7 +285,8 @@ Status Runner::ApplyBatch(std::vector<LogRecord>& records, const std::vector<std
   for (uint32_t i : key_order_) {
     const Touched& t = touched_[i];
     if (t.now.version == t.before.version) continue;
-    batch.Put(store_->cf(Cf::kIncidents), t.key, EncodeState(t.now));
+    EncodeStateTo(t.now, &state_bytes_);
+    batch.Put(store_->cf(Cf::kIncidents), t.key, state_bytes_);
     for (auto& v : views_) v->Finish(t.before, t.now, i, &batch);
   }
   for (auto& v : views_) v->Flush(&batch);

@@ -98,6 +98,7 @@ class Runner {
   size_t touched_count_ = 0;
   std::vector<uint32_t> key_order_;                             // touched_ indexes in key order
   std::vector<std::pair<std::string_view, uint32_t>> sorting_;  // LoadTouched's, kept
+  std::string state_bytes_;               // ApplyBatch's encoded state, kept for its buffer
   std::vector<uint32_t> record_touched_;  // record i's incident: touched_[record_touched_[i]]
   absl::flat_hash_map<std::string_view, uint32_t, StringHash> by_id_;
 };

@@ -6,23 +6,45 @@ namespace {
 // 2: the id left to the key; times after the call's receipt.
 constexpr uint8_t kVersion = 2;
 
-void PutVarint(std::string* out, uint64_t v) {
-  char buf[10];  // one append rather than a push_back per byte
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
+// Writes into room the caller sized beforehand (EncodeStateTo), a byte at a
+// time through a pointer rather than an append per field.
+class Writer {
+ public:
+  explicit Writer(char* at) : at_(at) {}
+  char* at() const { return at_; }
+  void Byte(uint8_t b) { *at_++ = static_cast<char>(b); }
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *at_++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *at_++ = static_cast<char>(v);
   }
-  buf[n++] = static_cast<char>(v);
-  out->append(buf, n);
-}
-void PutSigned(std::string* out, int64_t v) {
-  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
-void PutString(std::string* out, std::string_view s) {
-  PutVarint(out, s.size());
-  out->append(s);
-}
+  void Signed(int64_t v) {
+    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void String(std::string_view s) {
+    Varint(s.size());
+    s.copy(at_, s.size());
+    at_ += s.size();
+  }
+  // Times but the call's receipt are kept as offsets from it (minutes, in
+  // microseconds: 4-5 bytes rather than 8), behind a mask of those set.
+  void Times(Micros base, std::initializer_list<Micros> times) {
+    uint64_t set = 0;
+    int bit = 0;
+    for (Micros t : times) set |= uint64_t{t != 0} << bit++;
+    Varint(set);
+    for (Micros t : times) {
+      if (t != 0) Signed(static_cast<int64_t>(static_cast<uint64_t>(t) - base));
+    }
+  }
+
+ private:
+  char* at_;
+};
+
+constexpr size_t kMaxVarint = 10;
 
 class Reader {
  public:
@@ -70,54 +92,52 @@ class Reader {
   bool ok_ = true;
 };
 
-// Times but the call's receipt are kept as offsets from it (minutes, in
-// microseconds: 4-5 bytes rather than 8), behind a mask of those set.
-void PutTimes(std::string* out, Micros base, std::initializer_list<Micros> times) {
-  uint64_t set = 0;
-  int bit = 0;
-  for (Micros t : times) set |= uint64_t{t != 0} << bit++;
-  PutVarint(out, set);
-  for (Micros t : times) {
-    if (t != 0) PutSigned(out, static_cast<int64_t>(static_cast<uint64_t>(t) - base));
-  }
-}
-
 }  // namespace
+
+void EncodeStateTo(const IncidentState& s, std::string* out) {
+  // Room for the most each field can take: 20 varints beside the strings'
+  // and lists', 5 per unit and 2 per case.
+  size_t room = 32 * kMaxVarint + s.last_hash.size() + s.division.size();
+  for (const auto& u : s.units) room += 6 * kMaxVarint + u.unit_id.size();
+  for (const auto& [id, st] : s.cases) room += 2 * kMaxVarint + id.size();
+  out->resize(room);
+  Writer w(out->data());
+  w.Byte(kVersion);
+  w.Varint(s.version);
+  w.String(s.last_hash);
+  w.Signed(s.received_at);
+  const auto base = static_cast<uint64_t>(s.received_at);
+  w.Times(base, {s.last_recorded_at, s.classified_at, s.first_dispatched_at, s.first_arrived_at,
+                 s.closed_at});
+  w.Varint(static_cast<uint64_t>(s.status));
+  w.Varint(static_cast<uint64_t>(s.channel));
+  w.String(s.division);
+  w.Varint(static_cast<uint64_t>(s.reported_category));
+  w.Varint(static_cast<uint64_t>(s.category));
+  w.Varint(static_cast<uint64_t>(s.subtype));
+  w.Varint(s.units.size());
+  for (const auto& u : s.units) {
+    w.String(u.unit_id);
+    w.Varint(static_cast<uint64_t>(u.kind));
+    w.Varint(u.reinforcement ? 1 : 0);
+    w.Times(base, {u.assigned_at, u.arrived_at});
+  }
+  w.Varint(static_cast<uint64_t>(s.disposition));
+  w.Varint(s.disposition_count);
+  w.Varint(static_cast<uint64_t>(s.transferred_to));
+  w.Varint(static_cast<uint64_t>(s.reopen_count));
+  w.Varint(static_cast<uint64_t>(s.note_count));
+  w.Varint(s.cases.size());
+  for (const auto& [id, st] : s.cases) {
+    w.String(id);
+    w.Varint(static_cast<uint64_t>(st));
+  }
+  out->resize(static_cast<size_t>(w.at() - out->data()));
+}
 
 std::string EncodeState(const IncidentState& s) {
   std::string out;
-  out.reserve(96 + s.units.size() * 24);
-  out.push_back(static_cast<char>(kVersion));
-  PutVarint(&out, s.version);
-  PutString(&out, s.last_hash);
-  PutSigned(&out, s.received_at);
-  const auto base = static_cast<uint64_t>(s.received_at);
-  PutTimes(&out, base,
-           {s.last_recorded_at, s.classified_at, s.first_dispatched_at, s.first_arrived_at,
-            s.closed_at});
-  PutVarint(&out, static_cast<uint64_t>(s.status));
-  PutVarint(&out, static_cast<uint64_t>(s.channel));
-  PutString(&out, s.division);
-  PutVarint(&out, static_cast<uint64_t>(s.reported_category));
-  PutVarint(&out, static_cast<uint64_t>(s.category));
-  PutVarint(&out, static_cast<uint64_t>(s.subtype));
-  PutVarint(&out, s.units.size());
-  for (const auto& u : s.units) {
-    PutString(&out, u.unit_id);
-    PutVarint(&out, static_cast<uint64_t>(u.kind));
-    PutVarint(&out, u.reinforcement ? 1 : 0);
-    PutTimes(&out, base, {u.assigned_at, u.arrived_at});
-  }
-  PutVarint(&out, static_cast<uint64_t>(s.disposition));
-  PutVarint(&out, s.disposition_count);
-  PutVarint(&out, static_cast<uint64_t>(s.transferred_to));
-  PutVarint(&out, static_cast<uint64_t>(s.reopen_count));
-  PutVarint(&out, static_cast<uint64_t>(s.note_count));
-  PutVarint(&out, s.cases.size());
-  for (const auto& [id, st] : s.cases) {
-    PutString(&out, id);
-    PutVarint(&out, static_cast<uint64_t>(st));
-  }
+  EncodeStateTo(s, &out);
   return out;
 }
 

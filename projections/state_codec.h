@@ -13,6 +13,8 @@
 namespace blotter::projections {
 
 std::string EncodeState(const IncidentState& state);
+// The same into `out` (replacing what it held), reusing its buffer.
+void EncodeStateTo(const IncidentState& state, std::string* out);
 Result<IncidentState> DecodeState(std::string_view incident_id, std::string_view bytes);
 
 }  // namespace blotter::projections
