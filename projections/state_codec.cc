@@ -30,7 +30,7 @@ class Writer {
   }
   // Times but the call's receipt are kept as offsets from it (minutes, in
   // microseconds: 4-5 bytes rather than 8), behind a mask of those set.
-  void Times(Micros base, std::initializer_list<Micros> times) {
+  void Times(uint64_t base, std::initializer_list<Micros> times) {
     uint64_t set = 0;
     int bit = 0;
     for (Micros t : times) set |= uint64_t{t != 0} << bit++;
@@ -95,8 +95,8 @@ class Reader {
 }  // namespace
 
 void EncodeStateTo(const IncidentState& s, std::string* out) {
-  // Room for the most each field can take: 20 varints beside the strings'
-  // and lists', 5 per unit and 2 per case.
+  // Room for the most each field can take: 32 varints (23 are written)
+  // beside the strings, 6 per unit and 2 per case.
   size_t room = 32 * kMaxVarint + s.last_hash.size() + s.division.size();
   for (const auto& u : s.units) room += 6 * kMaxVarint + u.unit_id.size();
   for (const auto& [id, st] : s.cases) room += 2 * kMaxVarint + id.size();
