@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <type_traits>
 
 #include "events/hash_chain.h"
 #include "events/vocabulary.h"
@@ -431,14 +430,12 @@ LinkedFacts Facts(const fb::CaseLinked& p) {
 struct LinkDecisionFacts {
   std::string_view case_id, by, reason;
 };
-template <typename T>
-requires std::is_same_v<T, fb::CaseLinkConfirmedT> || std::is_same_v<T, fb::CaseLinkRejectedT>
-    LinkDecisionFacts Facts(const T& p) {
-  return {p.case_id, p.by, p.reason};
+LinkDecisionFacts Facts(const fb::CaseLinkConfirmedT& p) { return {p.case_id, p.by, p.reason}; }
+LinkDecisionFacts Facts(const fb::CaseLinkRejectedT& p) { return {p.case_id, p.by, p.reason}; }
+LinkDecisionFacts Facts(const fb::CaseLinkConfirmed& p) {
+  return {View(p.case_id()), View(p.by()), View(p.reason())};
 }
-template <typename T>
-requires std::is_same_v<T, fb::CaseLinkConfirmed> || std::is_same_v<T, fb::CaseLinkRejected>
-    LinkDecisionFacts Facts(const T& p) {
+LinkDecisionFacts Facts(const fb::CaseLinkRejected& p) {
   return {View(p.case_id()), View(p.by()), View(p.reason())};
 }
 

@@ -54,10 +54,10 @@ std::unique_ptr<LogHarness> MakeEmbeddedHarness() { return std::make_unique<Embe
 INSTANTIATE_TEST_SUITE_P(Embedded, LogConformanceTest, ::testing::Values(&MakeEmbeddedHarness),
                          [](const auto&) { return std::string("RocksDB"); });
 
-// The log's RocksDB opened directly, to damage or rewrite it as a test needs.
 // The sequence an index key ends with.
 uint64_t KeySequence(const std::string& key) { return GetBE(key, key.size() - 8, 8); }
 
+// The log's RocksDB opened directly, to damage or rewrite it as a test needs.
 struct RawLog {
   explicit RawLog(const std::string& dir) {
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;

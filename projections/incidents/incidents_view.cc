@@ -8,12 +8,6 @@
 
 namespace blotter::projections {
 
-std::string IncidentsView::TimeAndId(const IncidentState& s) {
-  std::string out;
-  AppendTimeAndId(s, &out);
-  return out;
-}
-
 void IncidentsView::AppendTimeAndId(const IncidentState& s, std::string* out) {
   const uint64_t t = static_cast<uint64_t>(s.received_at) ^ (uint64_t{1} << 63);  // sortable sign
   PutBE(out, t, 8);

@@ -44,11 +44,11 @@ class IncidentsView final : public View {
     if (key.starts_with("s/")) return Cf::kIncidentIndex;
     return key.starts_with("u/") ? Cf::kIncidentIndexC : Cf::kIncidentIndexB;
   }
-  // "<received BE>/<id>": the tail every index key ends with.
-  static std::string TimeAndId(const IncidentState& state);
-  static void AppendTimeAndId(const IncidentState& state, std::string* out);
 
  private:
+  // Appends "<received BE>/<id>": the tail every index key ends with.
+  static void AppendTimeAndId(const IncidentState& state, std::string* out);
+
   ViewStore* store_;
   std::vector<std::string> before_keys_, after_keys_;  // Finish's, kept for their buffers
 };
